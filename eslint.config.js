@@ -1,0 +1,79 @@
+// Lint rules, including the layering of ARCHITECTURE.md: imports point down, master and agent
+// meet only in src/api, and cores (base, api, resources, allocator, master/core) do no I/O and
+// read no ambient time or randomness.
+import tseslint from 'typescript-eslint';
+
+const ambientTime = [
+  { object: 'Date', property: 'now', message: 'Cores take time from an injected Clock.' },
+  { object: 'Math', property: 'random', message: 'Cores take randomness from base/prng.ts.' },
+  { object: 'performance', property: 'now', message: 'Cores take time from an injected Clock.' },
+];
+const ambientGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'process'].map((name) => ({
+  name,
+  message: 'Cores do no I/O and own no timers: return an effect and let the shell carry it out.',
+}));
+const noNodeModules = { group: ['node:*'], message: 'Cores do no I/O: no node:* modules here.' };
+
+/** Forbids imports of the given src/ layers from a layer below them. */
+function layer(files, forbidden, extra = []) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...forbidden.map((dir) => ({
+              group: [`**/${dir}/**`, `**/${dir}/index.js`, `**/${dir}.js`],
+              message: `ARCHITECTURE.md: this layer must not import from src/${dir}.`,
+            })),
+            ...extra,
+          ],
+        },
+      ],
+    },
+  };
+}
+
+const above = {
+  base: ['api', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  api: ['resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  resources: ['allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  allocator: ['master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  containerizer: ['master', 'agent', 'executor', 'cli', 'main', 'sim'],
+  master: ['agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  agent: ['master', 'allocator', 'executor', 'cli', 'main', 'sim'],
+  cli: ['master', 'agent', 'allocator', 'containerizer', 'executor', 'sim'],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'off',
+    },
+  },
+  layer(['src/base/**/*.ts'], above.base, [noNodeModules]),
+  layer(['src/api/**/*.ts'], above.api, [noNodeModules]),
+  layer(['src/resources/**/*.ts'], above.resources, [noNodeModules]),
+  layer(['src/allocator/**/*.ts'], above.allocator, [noNodeModules]),
+  layer(['src/containerizer/**/*.ts'], above.containerizer),
+  layer(['src/master/**/*.ts'], above.master),
+  layer(['src/master/core/**/*.ts'], above.master, [noNodeModules]),
+  layer(['src/agent/**/*.ts'], above.agent),
+  layer(['src/cli/**/*.ts'], above.cli),
+  {
+    files: ['src/base/**/*.ts', 'src/api/**/*.ts', 'src/resources/**/*.ts', 'src/allocator/**/*.ts', 'src/master/core/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': ['error', ...ambientTime],
+      'no-restricted-globals': ['error', ...ambientGlobals],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Cores take time from an injected Clock.' },
+      ],
+    },
+  },
+);

@@ -1,0 +1,77 @@
+/**
+ * The internal agent link, agora's own protocol between agent and master (ARCHITECTURE.md):
+ * the agent POSTs SUBSCRIBE to `AGENT_LINK_PATH` and holds the RecordIO event stream it gets
+ * back; every other call is a plain POST carrying the stream's `Mesos-Stream-Id`, answered 202.
+ * Same shape as the scheduler API: calls up, events down.
+ */
+import { z } from 'zod';
+import { bytes, int } from './decode.js';
+import { Id } from './common.js';
+import { AgentInfo, FrameworkInfo, MasterInfo } from './framework.js';
+import { Resource } from './resource.js';
+import { KillPolicy, TaskInfo, TaskState, TaskStatus } from './task.js';
+
+export const AGENT_LINK_PATH = '/internal/v1/agent';
+
+/** A task the agent already runs, reported when it (re)subscribes. */
+export const TaskReport = z.object({
+  framework_id: Id,
+  task: TaskInfo,
+  state: TaskState,
+  /** Latest status the agent has not had acknowledged, if any. */
+  status_update_state: TaskState.optional(),
+  status_update_uuid: bytes.optional(),
+});
+export type TaskReport = z.infer<typeof TaskReport>;
+
+export const AgentSubscribe = z.object({
+  agent_info: AgentInfo,
+  /** Where the master, frameworks and executors reach this agent's HTTP server. */
+  endpoint: z.object({ ip: z.string(), port: int }),
+  version: z.string(),
+  tasks: z.array(TaskReport).optional(),
+  frameworks: z.array(FrameworkInfo).optional(),
+});
+export type AgentSubscribe = z.infer<typeof AgentSubscribe>;
+
+export const AgentStatusUpdate = z.object({
+  framework_id: Id,
+  status: TaskStatus,
+  /** The newest state the agent knows for the task, which may be ahead of `status`. */
+  latest_state: TaskState.optional(),
+});
+export type AgentStatusUpdate = z.infer<typeof AgentStatusUpdate>;
+
+export const AgentCall = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('SUBSCRIBE'), subscribe: AgentSubscribe }),
+  z.object({ type: z.literal('STATUS_UPDATE'), agent_id: Id, status_update: AgentStatusUpdate }),
+  z.object({ type: z.literal('PONG'), agent_id: Id }),
+  z.object({ type: z.literal('UNSUBSCRIBE'), agent_id: Id }),
+]);
+export type AgentCall = z.infer<typeof AgentCall>;
+
+export const AgentEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('SUBSCRIBED'),
+    subscribed: z.object({ agent_id: Id, master_info: MasterInfo, ping_interval_seconds: z.number() }),
+  }),
+  z.object({
+    type: z.literal('RUN_TASK'),
+    run_task: z.object({ framework_id: Id, framework_info: FrameworkInfo, task: TaskInfo }),
+  }),
+  z.object({
+    type: z.literal('KILL_TASK'),
+    kill_task: z.object({ framework_id: Id, task_id: Id, kill_policy: KillPolicy.optional() }),
+  }),
+  z.object({
+    type: z.literal('ACKNOWLEDGE'),
+    acknowledge: z.object({ framework_id: Id, task_id: Id, uuid: bytes }),
+  }),
+  z.object({ type: z.literal('SHUTDOWN_FRAMEWORK'), shutdown_framework: z.object({ framework_id: Id }) }),
+  z.object({ type: z.literal('PING') }),
+  z.object({ type: z.literal('SHUTDOWN'), shutdown: z.object({ message: z.string() }) }),
+  z.object({ type: z.literal('ERROR'), error: z.object({ message: z.string() }) }),
+]);
+export type AgentEvent = z.infer<typeof AgentEvent>;
+
+export { Resource };
