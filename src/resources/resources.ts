@@ -1,0 +1,265 @@
+/**
+ * The Resources value type: an immutable, normalized bag of Mesos resources with exact
+ * arithmetic. Wire conversion and text parsing meet here; no I/O, no knowledge of offers.
+ */
+import { AgoraError, assert } from '../base/index.js';
+import type { Resource } from '../api/index.js';
+import {
+  type Entry,
+  type WireFormat,
+  addValues,
+  containsValue,
+  entryFromWire,
+  entryToWire,
+  equalValues,
+  isEmptyValue,
+  subtractValues,
+  withAllocationRole,
+} from './entry.js';
+import { parseResourceText } from './parse.js';
+import { isAncestorRole } from './roles.js';
+import { type Interval, addRanges, addSets, formatRanges, formatSet, fromMilli } from './values.js';
+
+/**
+ * Sorts by key, sums entries with equal keys and drops empty ones. A name must keep one type:
+ * "ports" as both RANGES and SCALAR is refused (returned as an error text).
+ */
+function canonicalize(list: Entry[]): Entry[] | string {
+  list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const out: Entry[] = [];
+  for (const entry of list) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.name === entry.name && last.value.type !== entry.value.type) {
+      return `"${entry.name}" is given both as ${last.value.type} and as ${entry.value.type}; a resource name has one type`;
+    }
+    if (last !== undefined && last.key === entry.key) {
+      out[out.length - 1] = { ...last, value: addValues(last.value, entry.value) };
+    } else {
+      out.push(entry);
+    }
+  }
+  return out.filter((e) => !isEmptyValue(e.value));
+}
+
+function canonicalOrAssert(list: Entry[]): Resources {
+  const result = canonicalize(list);
+  assert(typeof result !== 'string', `Resources: ${String(result)}`);
+  return Resources.ofEntries(result);
+}
+
+export class Resources {
+  private static readonly EMPTY = new Resources([]);
+  private milliCache: ReadonlyMap<string, number> | undefined;
+  private readonly anyReserved: boolean;
+
+  /** Entries are canonical: sorted by key, unique keys, no empty values, one type per name. */
+  private constructor(private readonly entries: readonly Entry[]) {
+    this.anyReserved = entries.some((e) => e.identity.reservedRole !== undefined);
+  }
+
+  /** @internal For this module's helpers; callers use fromWire or parse. */
+  static ofEntries(entries: readonly Entry[]): Resources {
+    return entries.length === 0 ? Resources.EMPTY : new Resources(entries);
+  }
+
+  static empty(): Resources {
+    return Resources.EMPTY;
+  }
+
+  /** Like fromWire, but returns the validation error (naming the resource) instead of throwing. */
+  static tryFromWire(list: readonly Resource[]): Resources | { error: string } {
+    const entries: Entry[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      const entry = entryFromWire(r);
+      if ('error' in entry) return { error: `resources[${i}] "${r.name}": ${entry.error}` };
+      entries.push(entry);
+    }
+    const result = canonicalize(entries);
+    return typeof result === 'string' ? { error: result } : Resources.ofEntries(result);
+  }
+
+  /**
+   * Merges like entries. Invalid input (negative scalar, begin > end, a name with two types,
+   * a bad reservation stack) throws AgoraError AGORA_ERR_VALIDATION, a 400 if it reaches an
+   * edge; cores that must not throw call tryFromWire.
+   */
+  static fromWire(list: readonly Resource[]): Resources {
+    const result = Resources.tryFromWire(list);
+    if ('error' in result) throw new AgoraError('AGORA_ERR_VALIDATION', `Invalid resources: ${result.error}`);
+    return result;
+  }
+
+  /** Mesos --resources text: "cpus:2;mem:1024;disk:4096;ports:[31000-32000];bugs(role):{a,b}" or a JSON array of Resource. */
+  static parse(text: string, defaultRole?: string): Resources | { error: string } {
+    const parsed = parseResourceText(text, defaultRole);
+    return 'error' in parsed ? parsed : Resources.tryFromWire(parsed.resources);
+  }
+
+  toWire(format: WireFormat = 'post-refinement'): Resource[] {
+    return this.entries.map((e) => entryToWire(e, format));
+  }
+
+  add(other: Resources): Resources {
+    if (other.entries.length === 0) return this;
+    if (this.entries.length === 0) return other;
+    return canonicalOrAssert([...this.entries, ...other.entries]);
+  }
+
+  /** this minus other; other must be contained in this (asserted: subtracting more is a bug). */
+  subtract(other: Resources): Resources {
+    if (other.entries.length === 0) return this;
+    const out: Entry[] = [];
+    let j = 0;
+    for (const entry of this.entries) {
+      const removal = other.entries[j];
+      if (removal === undefined || removal.key !== entry.key) {
+        assert(removal === undefined || removal.key > entry.key, `subtract: ${this} does not contain ${other}`);
+        out.push(entry);
+        continue;
+      }
+      assert(containsValue(entry.value, removal.value), `subtract: ${this} does not contain ${other}`);
+      const value = subtractValues(entry.value, removal.value);
+      if (!isEmptyValue(value)) out.push({ ...entry, value });
+      j++;
+    }
+    assert(j === other.entries.length, `subtract: ${this} does not contain ${other}`);
+    return Resources.ofEntries(out);
+  }
+
+  contains(other: Resources): boolean {
+    let i = 0;
+    for (const wanted of other.entries) {
+      while (i < this.entries.length && this.entries[i]!.key < wanted.key) i++;
+      const have = this.entries[i];
+      if (have === undefined || have.key !== wanted.key || !containsValue(have.value, wanted.value)) return false;
+    }
+    return true;
+  }
+
+  equals(other: Resources): boolean {
+    if (this === other) return true;
+    if (this.entries.length !== other.entries.length) return false;
+    return this.entries.every((e, i) => e.key === other.entries[i]!.key && equalValues(e.value, other.entries[i]!.value));
+  }
+
+  isEmpty(): boolean {
+    return this.entries.length === 0;
+  }
+
+  /** Total scalar quantity of that name across roles and reservations (0 if none). */
+  scalar(name: string): number {
+    return fromMilli(this.scalarQuantitiesMilli().get(name) ?? 0);
+  }
+
+  names(): string[] {
+    return [...new Set(this.entries.map((e) => e.name))];
+  }
+
+  /** Per-scalar quantities, e.g. {cpus: 2, mem: 1024}, ignoring roles. */
+  scalarQuantities(): Map<string, number> {
+    return new Map([...this.scalarQuantitiesMilli()].map(([name, milli]) => [name, fromMilli(milli)]));
+  }
+
+  /**
+   * Per-scalar quantities in exact thousandths, computed once per value (it is immutable).
+   * For callers that keep running sums, such as the allocator's sorters, so they never drift.
+   */
+  scalarQuantitiesMilli(): ReadonlyMap<string, number> {
+    if (this.milliCache === undefined) {
+      const sums = new Map<string, number>();
+      for (const e of this.entries) {
+        if (e.value.type === 'SCALAR') sums.set(e.name, (sums.get(e.name) ?? 0) + e.value.milli);
+      }
+      this.milliCache = sums;
+    }
+    return this.milliCache;
+  }
+
+  /** The /state shape: cpus, gpus, mem and disk always present; ranges "[a-b, c-d]", sets "{a, b}" as Mesos prints them. */
+  summary(): Record<string, number | string> {
+    const out: Record<string, number | string> = { cpus: 0, gpus: 0, mem: 0, disk: 0 };
+    const ranges = new Map<string, Interval[]>();
+    const sets = new Map<string, string[]>();
+    for (const [name, milli] of this.scalarQuantitiesMilli()) out[name] = fromMilli(milli);
+    for (const { name, value } of this.entries) {
+      if (value.type === 'RANGES') ranges.set(name, addRanges(ranges.get(name) ?? [], value.ranges));
+      if (value.type === 'SET') sets.set(name, addSets(sets.get(name) ?? [], value.items));
+    }
+    for (const [name, list] of ranges) out[name] = formatRanges(list, ', ');
+    for (const [name, items] of sets) out[name] = formatSet(items, ', ');
+    return out;
+  }
+
+  /** Same resources with allocation_info.role set on each (what offers carry). */
+  allocatedTo(role: string): Resources {
+    if (this.entries.every((e) => e.identity.allocationRole === role)) return this;
+    return canonicalOrAssert(this.entries.map((e) => withAllocationRole(e, role)));
+  }
+
+  /** Strips allocation_info. */
+  unallocated(): Resources {
+    if (this.entries.every((e) => e.identity.allocationRole === undefined)) return this;
+    return canonicalOrAssert(this.entries.map((e) => withAllocationRole(e, undefined)));
+  }
+
+  /** Split by allocation role; resources without allocation_info are under `undefined`. */
+  allocations(): Map<string | undefined, Resources> {
+    const groups = new Map<string | undefined, Entry[]>();
+    for (const e of this.entries) {
+      const group = groups.get(e.identity.allocationRole);
+      if (group === undefined) groups.set(e.identity.allocationRole, [e]);
+      else group.push(e);
+    }
+    // Filtering keeps canonical order, so each group is canonical as is.
+    return new Map([...groups].map(([role, list]) => [role, Resources.ofEntries(list)]));
+  }
+
+  unreserved(): Resources {
+    return this.anyReserved ? this.filter((e) => e.identity.reservedRole === undefined) : this;
+  }
+
+  /** Only those reserved to exactly `role` (the top of their reservation stack). */
+  reservedTo(role: string): Resources {
+    return this.filter((e) => e.identity.reservedRole === role);
+  }
+
+  /** What a framework in `role` may use: unreserved, or reserved to `role` or one of its ancestors. */
+  allocatableTo(role: string): Resources {
+    if (!this.anyReserved) return this;
+    return this.filter((e) => {
+      const reserved = e.identity.reservedRole;
+      return reserved === undefined || reserved === role || isAncestorRole(reserved, role);
+    });
+  }
+
+  hasReservations(): boolean {
+    return this.anyReserved;
+  }
+
+  /** Flag syntax, e.g. "cpus:2;cpus(eng):1;mem:1024;ports:[31000-32000]"; allocation shown as Mesos does. */
+  toString(): string {
+    return this.entries.map(formatEntry).join(';');
+  }
+
+  private filter(keep: (e: Entry) => boolean): Resources {
+    const kept = this.entries.filter(keep);
+    return kept.length === this.entries.length ? this : Resources.ofEntries(kept);
+  }
+}
+
+function formatEntry({ name, identity, value }: Entry): string {
+  let label = name;
+  if (identity.reservedRole !== undefined) label += `(${identity.reservedRole})`;
+  if (identity.allocationRole !== undefined) label += `(allocated: ${identity.allocationRole})`;
+  if (identity.revocable) label += '{REV}';
+  if (identity.shared) label += '<SHARED>';
+  switch (value.type) {
+    case 'SCALAR':
+      return `${label}:${fromMilli(value.milli)}`;
+    case 'RANGES':
+      return `${label}:${formatRanges(value.ranges)}`;
+    case 'SET':
+      return `${label}:${formatSet(value.items)}`;
+  }
+}
