@@ -1,0 +1,449 @@
+/**
+ * The agent core: a deterministic state machine over frameworks, command executors and tasks.
+ * Inputs in, effects out, synchronously; time and ids are injected, the shell does all I/O.
+ */
+import {
+  type FrameworkInfo,
+  hasCapability,
+  isTerminalState,
+  type KillPolicy,
+  type TaskInfo,
+  type TaskReport,
+  type TaskState,
+  type TaskStatus,
+  type TaskStatusReason,
+  type TaskStatusSource,
+} from '../../api/index.js';
+import { assert, assertNever, type Clock, type IdSource, uuidToBase64 } from '../../base/index.js';
+import { DEFAULT_KILL_GRACE_PERIOD_MS, type KillCause, planCommandTask, terminalStatusFor } from './command-executor.js';
+import type { AgentEffect, AgentInput, ContainerExit } from './effects.js';
+import { executorRunPath } from './paths.js';
+import {
+  type AgentCounters,
+  type ExecutorEntry,
+  type FrameworkEntry,
+  MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK,
+  MAX_COMPLETED_FRAMEWORKS,
+  newCounters,
+  pushBounded,
+} from './state.js';
+import { type StatusUpdateEffect, StatusUpdateManager } from './status-update-manager.js';
+
+export interface AgentCoreConfig {
+  workDir: string;
+  /** "ip:port" of the agent's HTTP server. */
+  endpoint: string;
+  executorShutdownGracePeriodMs: number;
+}
+
+export interface AgentCoreDeps {
+  clock: Clock;
+  ids: IdSource;
+  config: AgentCoreConfig;
+}
+
+interface StatusFields {
+  state: TaskState;
+  source: TaskStatusSource;
+  reason?: TaskStatusReason;
+  message?: string;
+}
+
+export class AgentCore {
+  readonly frameworks = new Map<string, FrameworkEntry>();
+  readonly completedFrameworks: FrameworkEntry[] = [];
+  readonly counters: AgentCounters = newCounters();
+  private readonly byContainer = new Map<string, ExecutorEntry>();
+  private readonly updates: StatusUpdateManager;
+  private effects: AgentEffect[] = [];
+  private agentIdValue: string | undefined;
+  private masterHostnameValue: string | undefined;
+
+  constructor(private readonly deps: AgentCoreDeps) {
+    this.updates = new StatusUpdateManager(deps.clock);
+  }
+
+  get agentId(): string | undefined {
+    return this.agentIdValue;
+  }
+
+  get masterHostname(): string | undefined {
+    return this.masterHostnameValue;
+  }
+
+  /** Whether the master link is up (status updates flow). */
+  get connected(): boolean {
+    return !this.updates.isPaused;
+  }
+
+  /** Applies one input and returns what the shell must do, in order. */
+  handle(input: AgentInput): AgentEffect[] {
+    switch (input.kind) {
+      case 'subscribed':
+        this.agentIdValue = input.agentId;
+        this.masterHostnameValue = input.masterHostname;
+        this.emitUpdates(this.updates.resume());
+        break;
+      case 'disconnected':
+        this.emitUpdates(this.updates.pause());
+        break;
+      case 'runTask':
+        this.onRunTask(input.frameworkId, input.frameworkInfo, input.task);
+        break;
+      case 'killTask':
+        this.onKillTask(input.frameworkId, input.taskId, input.killPolicy);
+        break;
+      case 'acknowledge':
+        this.onAcknowledge(input.frameworkId, input.taskId, input.uuid);
+        break;
+      case 'shutdownFramework':
+        this.onShutdownFramework(input.frameworkId);
+        break;
+      case 'shutdown':
+        for (const framework of this.frameworks.values()) this.shutdownExecutors(framework);
+        break;
+      case 'containerLaunched':
+        this.onContainerLaunched(input.containerId, input.pid);
+        break;
+      case 'containerLaunchFailed':
+        this.onContainerLaunchFailed(input.containerId, input.message);
+        break;
+      case 'containerExited':
+        this.onContainerExited(input.containerId, input.exit);
+        break;
+      case 'timerFired':
+        this.onTimerFired(input);
+        break;
+      default:
+        assertNever(input, 'agent input');
+    }
+    return this.effects.splice(0);
+  }
+
+  /** The tasks to report when (re)subscribing, with the update each has in flight. */
+  taskReports(): TaskReport[] {
+    const reports: TaskReport[] = [];
+    for (const framework of this.frameworks.values()) {
+      if (framework.terminating) continue;
+      for (const executor of framework.executors.values()) {
+        const head = this.updates.head(framework.id, executor.id);
+        reports.push({
+          framework_id: { value: framework.id },
+          task: executor.task.info,
+          state: executor.task.state,
+          ...(head === undefined ? {} : { status_update_state: head.state, status_update_uuid: head.uuid! }),
+        });
+      }
+    }
+    return reports;
+  }
+
+  /** FrameworkInfos (with their ids) of the frameworks whose tasks taskReports() lists. */
+  frameworkInfos(): FrameworkInfo[] {
+    return [...this.frameworks.values()]
+      .filter((f) => !f.terminating && f.executors.size > 0)
+      .map((f) => ({ ...f.info, id: { value: f.id } }));
+  }
+
+  /** Containers not yet known to have exited. */
+  liveContainerCount(): number {
+    return [...this.byContainer.values()].filter((e) => e.phase === 'launching' || e.phase === 'running').length;
+  }
+
+  private onRunTask(frameworkId: string, info: FrameworkInfo, task: TaskInfo): void {
+    const taskId = task.task_id.value;
+    let framework = this.frameworks.get(frameworkId);
+    if (framework?.terminating) return this.log('warn', `Ignoring task ${taskId}: framework ${frameworkId} is shutting down`);
+    if (framework?.executors.has(taskId)) return this.log('warn', `Ignoring task ${taskId} of framework ${frameworkId}: already running`);
+    if (framework === undefined) {
+      framework = this.takeBackCompleted(frameworkId) ?? {
+        id: frameworkId,
+        info,
+        executors: new Map(),
+        completedExecutors: [],
+        terminating: false,
+      };
+      this.frameworks.set(frameworkId, framework);
+    }
+    framework.info = info;
+    const agentId = this.agentIdValue ?? task.agent_id.value;
+    const containerId = this.deps.ids.uuid();
+    const directory = executorRunPath(this.deps.config.workDir, agentId, frameworkId, taskId, containerId);
+    const executor: ExecutorEntry = {
+      id: taskId,
+      frameworkId,
+      containerId,
+      directory,
+      task: { frameworkId, info: task, state: 'TASK_STAGING', statuses: [] },
+      launchedAtMs: this.deps.clock.monotonicMs(),
+      phase: 'none',
+    };
+    framework.executors.set(taskId, executor);
+    this.byContainer.set(containerId, executor);
+
+    const plan = planCommandTask(task, {
+      agentId,
+      frameworkId,
+      frameworkInfo: info,
+      containerId,
+      directory,
+      endpoint: this.deps.config.endpoint,
+      executorShutdownGracePeriodMs: this.deps.config.executorShutdownGracePeriodMs,
+    });
+    if ('error' in plan) {
+      this.counters.containerLaunchErrors++;
+      this.sendStatus(executor, {
+        state: 'TASK_FAILED',
+        source: 'SOURCE_AGENT',
+        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        message: plan.error,
+      });
+      return;
+    }
+    executor.phase = 'launching';
+    this.sendStatus(executor, { state: 'TASK_STARTING', source: 'SOURCE_EXECUTOR' });
+    this.effects.push({ kind: 'launchContainer', launch: plan });
+  }
+
+  private onKillTask(frameworkId: string, taskId: string, policy: KillPolicy | undefined): void {
+    const framework = this.frameworks.get(frameworkId);
+    // As Mesos: a terminating framework cannot acknowledge, so it gets no update.
+    if (framework?.terminating) return this.log('warn', `Ignoring kill of task ${taskId}: framework ${frameworkId} is shutting down`);
+    const executor = framework?.executors.get(taskId);
+    if (executor === undefined) return this.answerUnknownTaskKill(frameworkId, taskId, framework);
+    // A terminal update is already on its way to the master.
+    if (isTerminalState(executor.task.state)) return;
+    if (executor.kill === undefined && hasCapability(framework!.info, 'TASK_KILLING_STATE')) {
+      this.sendStatus(executor, { state: 'TASK_KILLING', source: 'SOURCE_EXECUTOR' });
+    }
+    this.killContainer(executor, 'killTask', graceMs(policy ?? executor.task.info.kill_policy));
+  }
+
+  /**
+   * Mesos's agent answers a kill of a task it has no executor for with TASK_DROPPED (TASK_LOST
+   * for frameworks that are not partition-aware): the task never ran here, or is long gone.
+   */
+  private answerUnknownTaskKill(frameworkId: string, taskId: string, framework: FrameworkEntry | undefined): void {
+    // One answer per task until it is acknowledged; a stream never continues past a terminal update.
+    if (this.updates.pendingCount(frameworkId, taskId) > 0) return;
+    const partitionAware = framework !== undefined && hasCapability(framework.info, 'PARTITION_AWARE');
+    this.log('warn', `Cannot kill task ${taskId} of framework ${frameworkId}: no executor runs it on this agent`);
+    this.sendStatusFor(frameworkId, taskId, undefined, {
+      state: partitionAware ? 'TASK_DROPPED' : 'TASK_LOST',
+      source: 'SOURCE_AGENT',
+      reason: 'REASON_EXECUTOR_TERMINATED',
+      message: 'Cannot find executor',
+    });
+  }
+
+  private onAcknowledge(frameworkId: string, taskId: string, uuid: string): void {
+    const outcome = this.updates.acknowledge(frameworkId, taskId, uuid);
+    if (outcome.kind === 'ignored') {
+      return this.log('info', `Ignoring acknowledgement ${uuid} for task ${taskId} of framework ${frameworkId}: ${outcome.reason}`);
+    }
+    this.emitUpdates(outcome.effects);
+    const executor = this.frameworks.get(frameworkId)?.executors.get(taskId);
+    if (executor !== undefined && isTerminalState(outcome.status.state)) this.completeExecutorIfDone(executor);
+  }
+
+  private onShutdownFramework(frameworkId: string): void {
+    const framework = this.frameworks.get(frameworkId);
+    if (framework === undefined || framework.terminating) return;
+    framework.terminating = true;
+    this.emitUpdates(this.updates.cleanup(frameworkId));
+    this.shutdownExecutors(framework);
+  }
+
+  /** Kills every live container of `framework` with the shorter of its kill grace and the shutdown grace. */
+  private shutdownExecutors(framework: FrameworkEntry): void {
+    for (const executor of [...framework.executors.values()]) {
+      const grace = Math.min(graceMs(executor.task.info.kill_policy), this.deps.config.executorShutdownGracePeriodMs);
+      this.killContainer(executor, 'shutdown', grace);
+      this.completeExecutorIfDone(executor);
+    }
+  }
+
+  private onContainerLaunched(containerId: string, pid: number): void {
+    const executor = this.byContainer.get(containerId);
+    if (executor === undefined || executor.phase !== 'launching') return;
+    executor.phase = 'running';
+    executor.pid = pid;
+    if (executor.kill !== undefined) return this.signalTerm(executor); // Killed while launching.
+    this.sendStatus(executor, { state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR' });
+    const max = executor.task.info.max_completion_time;
+    if (max !== undefined) {
+      const atMs = this.deps.clock.monotonicMs() + max.nanoseconds / 1e6;
+      this.effects.push({ kind: 'startTimer', timer: { kind: 'maxCompletion', containerId }, atMs });
+    }
+  }
+
+  private onContainerLaunchFailed(containerId: string, message: string): void {
+    const executor = this.byContainer.get(containerId);
+    if (executor === undefined || executor.phase !== 'launching') return;
+    executor.phase = 'exited';
+    this.counters.containerLaunchErrors++;
+    if (executor.kill !== undefined) {
+      this.sendStatus(executor, {
+        state: 'TASK_KILLED',
+        source: 'SOURCE_AGENT',
+        reason: 'REASON_TASK_KILLED_DURING_LAUNCH',
+        message: `Task killed during launch (${message})`,
+      });
+    } else {
+      this.sendStatus(executor, { state: 'TASK_FAILED', source: 'SOURCE_AGENT', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message });
+    }
+    this.completeExecutorIfDone(executor);
+  }
+
+  private onContainerExited(containerId: string, exit: ContainerExit): void {
+    const executor = this.byContainer.get(containerId);
+    if (executor === undefined || executor.phase === 'exited') return;
+    assert(executor.phase === 'running', `container ${containerId} exited while ${executor.phase}`);
+    executor.phase = 'exited';
+    this.effects.push({ kind: 'cancelTimer', timer: { kind: 'killEscalation', containerId } });
+    this.effects.push({ kind: 'cancelTimer', timer: { kind: 'maxCompletion', containerId } });
+    const max = executor.task.info.max_completion_time;
+    const terminal = terminalStatusFor(exit, executor.kill?.cause, max === undefined ? undefined : max.nanoseconds / 1e6);
+    this.sendStatus(executor, { ...terminal, source: 'SOURCE_EXECUTOR' });
+    this.completeExecutorIfDone(executor);
+  }
+
+  private onTimerFired({ timer }: Extract<AgentInput, { kind: 'timerFired' }>): void {
+    if (timer.kind === 'statusUpdateRetry') return this.emitUpdates(this.updates.retry(timer));
+    const executor = this.byContainer.get(timer.containerId);
+    if (executor === undefined || executor.phase !== 'running') return;
+    if (timer.kind === 'killEscalation') {
+      this.effects.push({ kind: 'signalContainer', containerId: timer.containerId, signal: 'SIGKILL' });
+    } else {
+      this.killContainer(executor, 'maxCompletion', graceMs(executor.task.info.kill_policy));
+    }
+  }
+
+  /** SIGTERM now, SIGKILL after `grace`. A later request may shorten the grace, never extend it. */
+  private killContainer(executor: ExecutorEntry, cause: KillCause, grace: number): void {
+    if (executor.phase === 'exited' || executor.phase === 'none') return;
+    if (executor.kill === undefined) {
+      executor.kill = { cause, graceMs: grace };
+      if (executor.phase === 'running') this.signalTerm(executor);
+      return;
+    }
+    const atMs = this.deps.clock.monotonicMs() + grace;
+    if (executor.kill.escalateAtMs !== undefined && atMs < executor.kill.escalateAtMs) {
+      executor.kill.escalateAtMs = atMs;
+      this.effects.push({ kind: 'startTimer', timer: { kind: 'killEscalation', containerId: executor.containerId }, atMs });
+    } else if (executor.kill.escalateAtMs === undefined) {
+      executor.kill.graceMs = Math.min(executor.kill.graceMs, grace);
+    }
+  }
+
+  private signalTerm(executor: ExecutorEntry): void {
+    const kill = executor.kill!;
+    kill.escalateAtMs = this.deps.clock.monotonicMs() + kill.graceMs;
+    this.effects.push({ kind: 'signalContainer', containerId: executor.containerId, signal: 'SIGTERM' });
+    this.effects.push({
+      kind: 'startTimer',
+      timer: { kind: 'killEscalation', containerId: executor.containerId },
+      atMs: kill.escalateAtMs,
+    });
+  }
+
+  /**
+   * Moves an executor to history once its container is gone and the master has acknowledged its
+   * task's terminal update (or its framework is shutting down); a framework with no executors
+   * left moves to completed_frameworks.
+   */
+  private completeExecutorIfDone(executor: ExecutorEntry): void {
+    if (executor.phase === 'launching' || executor.phase === 'running') return;
+    const framework = this.frameworks.get(executor.frameworkId);
+    assert(framework !== undefined, `executor ${executor.id} has no framework`);
+    if (!framework.terminating) {
+      if (!isTerminalState(executor.task.state)) return;
+      if (this.updates.pendingCount(framework.id, executor.id) > 0) return;
+    }
+    framework.executors.delete(executor.id);
+    this.byContainer.delete(executor.containerId);
+    pushBounded(framework.completedExecutors, executor, MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK);
+    if (framework.executors.size === 0) {
+      this.frameworks.delete(framework.id);
+      pushBounded(this.completedFrameworks, framework, MAX_COMPLETED_FRAMEWORKS);
+    }
+  }
+
+  private takeBackCompleted(frameworkId: string): FrameworkEntry | undefined {
+    const index = this.completedFrameworks.findIndex((f) => f.id === frameworkId);
+    if (index < 0) return undefined;
+    const [framework] = this.completedFrameworks.splice(index, 1);
+    framework!.terminating = false;
+    return framework;
+  }
+
+  private sendStatus(executor: ExecutorEntry, fields: StatusFields): void {
+    this.sendStatusFor(executor.frameworkId, executor.id, executor, fields);
+  }
+
+  /** Creates an update with a fresh uuid, records it, and queues it unless its framework is gone. */
+  private sendStatusFor(frameworkId: string, taskId: string, executor: ExecutorEntry | undefined, fields: StatusFields): void {
+    const status: TaskStatus = {
+      task_id: { value: taskId },
+      state: fields.state,
+      source: fields.source,
+      ...(fields.reason === undefined ? {} : { reason: fields.reason }),
+      ...(fields.message === undefined ? {} : { message: fields.message }),
+      ...(this.agentIdValue === undefined ? {} : { agent_id: { value: this.agentIdValue } }),
+      ...(executor === undefined
+        ? {}
+        : {
+            executor_id: { value: executor.id },
+            container_status: {
+              container_id: { value: executor.containerId },
+              ...(executor.pid === undefined ? {} : { executor_pid: executor.pid }),
+            },
+          }),
+      timestamp: this.deps.clock.realtimeMs() / 1000,
+      uuid: uuidToBase64(this.deps.ids.uuid()),
+    };
+    if (executor !== undefined) {
+      assert(!isTerminalState(executor.task.state), `task ${taskId}: ${fields.state} after ${executor.task.state}`);
+      executor.task.state = fields.state;
+      executor.task.statuses.push(status);
+    }
+    this.count(fields.state);
+    if (this.frameworks.get(frameworkId)?.terminating) return;
+    this.emitUpdates(this.updates.update(frameworkId, status));
+  }
+
+  private count(state: TaskState): void {
+    this.counters.validStatusUpdates++;
+    if (state === 'TASK_FINISHED') this.counters.tasksFinished++;
+    else if (state === 'TASK_FAILED') this.counters.tasksFailed++;
+    else if (state === 'TASK_KILLED') this.counters.tasksKilled++;
+    else if (state === 'TASK_LOST' || state === 'TASK_DROPPED') this.counters.tasksLost++;
+    else if (state === 'TASK_GONE') this.counters.tasksGone++;
+  }
+
+  /** Status update manager effects, with `forward` turned into a STATUS_UPDATE carrying the latest state. */
+  private emitUpdates(effects: StatusUpdateEffect[]): void {
+    for (const effect of effects) {
+      if (effect.kind !== 'forward') {
+        this.effects.push(effect);
+        continue;
+      }
+      const task = this.frameworks.get(effect.frameworkId)?.executors.get(effect.status.task_id.value)?.task;
+      this.effects.push({
+        kind: 'forwardStatus',
+        frameworkId: effect.frameworkId,
+        status: effect.status,
+        latestState: task?.state ?? effect.status.state,
+      });
+    }
+  }
+
+  private log(level: 'info' | 'warn', message: string): void {
+    this.effects.push({ kind: 'log', level, message });
+  }
+}
+
+function graceMs(policy: KillPolicy | undefined): number {
+  const ns = policy?.grace_period?.nanoseconds;
+  return ns === undefined ? DEFAULT_KILL_GRACE_PERIOD_MS : Math.max(0, ns / 1e6);
+}

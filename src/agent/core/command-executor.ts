@@ -1,0 +1,122 @@
+/**
+ * Mesos's command executor, as rules: what a command task runs, in which environment, and
+ * which terminal state its exit means. Pure; the agent core applies these, the shell runs them.
+ */
+import type { FrameworkInfo, TaskInfo, TaskState, TaskStatusReason } from '../../api/index.js';
+import type { ContainerExit, ContainerLaunch } from './effects.js';
+
+/** Mesos's os::host_default_path(): PATH for tasks whose environment does not set one. */
+export const HOST_DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The kill grace period of the built-in executors when no KillPolicy says otherwise (facts 8.7). */
+export const DEFAULT_KILL_GRACE_PERIOD_MS = 3_000;
+
+export interface LaunchContext {
+  agentId: string;
+  frameworkId: string;
+  frameworkInfo: FrameworkInfo;
+  containerId: string;
+  directory: string;
+  /** The agent's "ip:port", for MESOS_AGENT_ENDPOINT and MESOS_SLAVE_PID. */
+  endpoint: string;
+  executorShutdownGracePeriodMs: number;
+}
+
+/**
+ * The container that runs `task`, or the reason this agent cannot run it (an expected refusal:
+ * the task then fails with REASON_CONTAINER_LAUNCH_FAILED and this message).
+ */
+export function planCommandTask(task: TaskInfo, ctx: LaunchContext): ContainerLaunch | { error: string } {
+  if (task.executor !== undefined) {
+    return { error: 'Tasks with a custom executor (TaskInfo.executor) are not supported by this agent yet; use TaskInfo.command' };
+  }
+  const command = task.command;
+  if (command === undefined) return { error: 'The task has neither a command nor an executor' };
+  if (needsImage(task.container)) {
+    return { error: 'Container images need the OCI launcher, which this agent does not have yet; remove TaskInfo.container' };
+  }
+  if ((command.uris ?? []).length > 0) {
+    return { error: 'CommandInfo.uris (the fetcher) is not supported by this agent yet; put the files in place another way' };
+  }
+  const value = command.value ?? '';
+  if (value === '') return { error: 'CommandInfo.value is missing: it is the shell command, or the executable with shell=false' };
+  const secret = (command.environment?.variables ?? []).find((v) => v.type === 'SECRET');
+  if (secret !== undefined) return { error: `Environment variable '${secret.name}' is a SECRET, which this agent cannot resolve yet` };
+
+  const shell = command.shell ?? true;
+  const argv = command.arguments ?? [];
+  return {
+    containerId: ctx.containerId,
+    frameworkId: ctx.frameworkId,
+    executorId: task.task_id.value,
+    directory: ctx.directory,
+    command: shell ? { shell: true, value } : { shell: false, value, argv: argv.length > 0 ? argv : [value] },
+    env: taskEnvironment(task, ctx),
+    ...userOf(task, ctx.frameworkInfo),
+  };
+}
+
+/**
+ * The environment of a command task (facts 2.1). It does not inherit the agent's own; the task's
+ * CommandInfo.environment comes last and wins. HOME is the sandbox: always present and writable
+ * by the task's user, where a home directory from the user database may be missing or shared.
+ */
+export function taskEnvironment(task: TaskInfo, ctx: LaunchContext): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: HOST_DEFAULT_PATH,
+    HOME: ctx.directory,
+    MESOS_SANDBOX: ctx.directory,
+    MESOS_DIRECTORY: ctx.directory,
+    MESOS_TASK_ID: task.task_id.value,
+    MESOS_FRAMEWORK_ID: ctx.frameworkId,
+    MESOS_EXECUTOR_ID: task.task_id.value,
+    MESOS_CONTAINER_ID: ctx.containerId,
+    MESOS_AGENT_ENDPOINT: ctx.endpoint,
+    MESOS_SLAVE_ID: ctx.agentId,
+    MESOS_SLAVE_PID: `slave(1)@${ctx.endpoint}`,
+    MESOS_CHECKPOINT: ctx.frameworkInfo.checkpoint === true ? '1' : '0',
+    MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD: formatSecs(ctx.executorShutdownGracePeriodMs),
+    MESOS_HTTP_COMMAND_EXECUTOR: '0',
+  };
+  for (const variable of task.command?.environment?.variables ?? []) env[variable.name] = variable.value ?? '';
+  return env;
+}
+
+function userOf(task: TaskInfo, framework: FrameworkInfo): { user?: string } {
+  const user = task.command?.user ?? framework.user;
+  return user === '' ? {} : { user };
+}
+
+/** Whether an (opaque) ContainerInfo asks for something the posix launcher cannot give. */
+function needsImage(container: unknown): boolean {
+  if (typeof container !== 'object' || container === null) return false;
+  const info = container as { type?: unknown; docker?: unknown; mesos?: { image?: unknown } };
+  return info.type === 'DOCKER' || info.docker !== undefined || info.mesos?.image !== undefined;
+}
+
+function formatSecs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}secs` : `${ms}ms`;
+}
+
+/** Why the agent is killing a container; it decides the terminal state. */
+export type KillCause = 'killTask' | 'maxCompletion' | 'shutdown';
+
+/** The terminal update for a command task whose process ended (Mesos's command executor). */
+export function terminalStatusFor(
+  exit: ContainerExit,
+  killCause: KillCause | undefined,
+  maxCompletionMs: number | undefined,
+): { state: TaskState; message: string; reason?: TaskStatusReason } {
+  const message = `Command ${exit.description}`;
+  if (killCause === 'maxCompletion') {
+    return {
+      state: 'TASK_FAILED',
+      reason: 'REASON_MAX_COMPLETION_TIME_REACHED',
+      message: `Task reached its max completion time of ${formatSecs(maxCompletionMs ?? 0)}; ${message}`,
+    };
+  }
+  // A task that was asked to die is KILLED however it ended: the framework asked for exactly that.
+  if (killCause !== undefined) return { state: 'TASK_KILLED', message };
+  if (exit.code === 0) return { state: 'TASK_FINISHED', message };
+  return { state: 'TASK_FAILED', message };
+}

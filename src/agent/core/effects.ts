@@ -1,0 +1,63 @@
+/**
+ * What goes into the agent core (inputs) and what comes out (effects). The shell turns master
+ * events, container exits and timers into inputs, and carries out the effects in order.
+ */
+import type { FrameworkInfo, KillPolicy, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
+import type { StatusRetryTimer } from './status-update-manager.js';
+
+export type AgentTimer =
+  | StatusRetryTimer
+  /** The kill grace period of a container is over: SIGKILL it. */
+  | { kind: 'killEscalation'; containerId: string }
+  /** The task's max_completion_time is reached: kill it and fail it. */
+  | { kind: 'maxCompletion'; containerId: string };
+
+/** A stable key for a timer, so the shell can keep one real timer per key. */
+export function timerKey(timer: AgentTimer): string {
+  return timer.kind === 'statusUpdateRetry'
+    ? `${timer.kind}\u0000${timer.frameworkId}\u0000${timer.taskId}`
+    : `${timer.kind}\u0000${timer.containerId}`;
+}
+
+/** How a container's main process ended, with the words the status message uses. */
+export interface ContainerExit {
+  code?: number;
+  signal?: string;
+  /** "exited with status 1", "terminated with signal Killed". */
+  description: string;
+}
+
+export type AgentInput =
+  | { kind: 'subscribed'; agentId: string; masterHostname?: string }
+  | { kind: 'disconnected' }
+  | { kind: 'runTask'; frameworkId: string; frameworkInfo: FrameworkInfo; task: TaskInfo }
+  | { kind: 'killTask'; frameworkId: string; taskId: string; killPolicy?: KillPolicy }
+  | { kind: 'acknowledge'; frameworkId: string; taskId: string; uuid: string }
+  | { kind: 'shutdownFramework'; frameworkId: string }
+  /** Kill every container: the agent is stopping or the master told it to shut down. */
+  | { kind: 'shutdown' }
+  | { kind: 'containerLaunched'; containerId: string; pid: number }
+  | { kind: 'containerLaunchFailed'; containerId: string; message: string }
+  | { kind: 'containerExited'; containerId: string; exit: ContainerExit }
+  | { kind: 'timerFired'; timer: AgentTimer };
+
+/** What the containerizer is asked to start: everything already resolved by the core. */
+export interface ContainerLaunch {
+  containerId: string;
+  frameworkId: string;
+  executorId: string;
+  directory: string;
+  command: { shell: true; value: string } | { shell: false; value: string; argv: string[] };
+  env: Record<string, string>;
+  user?: string;
+}
+
+export type AgentEffect =
+  | { kind: 'launchContainer'; launch: ContainerLaunch }
+  | { kind: 'signalContainer'; containerId: string; signal: 'SIGTERM' | 'SIGKILL' }
+  /** Send a STATUS_UPDATE call to the master. */
+  | { kind: 'forwardStatus'; frameworkId: string; status: TaskStatus; latestState: TaskState }
+  | { kind: 'startTimer'; timer: AgentTimer; atMs: number }
+  | { kind: 'cancelTimer'; timer: AgentTimer }
+  /** Something an operator may want to know about, such as an ignored event. */
+  | { kind: 'log'; level: 'info' | 'warn'; message: string };

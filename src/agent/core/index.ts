@@ -1,0 +1,24 @@
+/**
+ * The agent core's entry file: the deterministic state machine and its vocabulary. No I/O,
+ * no timers, no ambient time: the shell (src/agent/runtime.ts) drives it.
+ */
+export { AgentCore, type AgentCoreConfig, type AgentCoreDeps } from './agent-core.js';
+export {
+  DEFAULT_KILL_GRACE_PERIOD_MS,
+  HOST_DEFAULT_PATH,
+  planCommandTask,
+  taskEnvironment,
+  terminalStatusFor,
+  type KillCause,
+} from './command-executor.js';
+export { timerKey, type AgentEffect, type AgentInput, type AgentTimer, type ContainerExit, type ContainerLaunch } from './effects.js';
+export { executorRunPath, executorRunsPath, virtualSandboxPath } from './paths.js';
+export type { AgentCounters, ContainerPhase, ExecutorEntry, FrameworkEntry, TaskEntry } from './state.js';
+export {
+  STATUS_UPDATE_RETRY_INTERVAL_MAX_MS,
+  STATUS_UPDATE_RETRY_INTERVAL_MIN_MS,
+  StatusUpdateManager,
+  type AckOutcome,
+  type StatusRetryTimer,
+  type StatusUpdateEffect,
+} from './status-update-manager.js';
