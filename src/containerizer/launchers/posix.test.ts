@@ -1,0 +1,140 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ContainerProcess, LaunchError, type LaunchSpec } from '../launcher.js';
+import { liveGroupMembers, PosixLauncher, readProcStat } from './posix.js';
+
+const launcher = new PosixLauncher();
+let dir: string;
+const started: ContainerProcess[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'agora-posix-'));
+  chmodSync(dir, 0o755);
+});
+
+afterEach(async () => {
+  // Whatever a test left running dies here: by the pids this file started, nothing else.
+  for (const p of started.splice(0)) {
+    p.kill('SIGKILL');
+    await p.wait();
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function spec(command: LaunchSpec['command'], extra: Partial<LaunchSpec> = {}): LaunchSpec {
+  writeFileSync(join(dir, 'stdout'), '');
+  writeFileSync(join(dir, 'stderr'), '');
+  return {
+    containerId: 'c1',
+    command,
+    env: { PATH: '/usr/bin:/bin', MARK: 'given' },
+    workDir: dir,
+    stdoutPath: join(dir, 'stdout'),
+    stderrPath: join(dir, 'stderr'),
+    ...extra,
+  };
+}
+
+async function launch(s: LaunchSpec): Promise<ContainerProcess> {
+  const p = await launcher.launch(s);
+  started.push(p);
+  return p;
+}
+
+const out = (name = 'stdout'): string => readFileSync(join(dir, name), 'utf8');
+
+/** Alive means it exists and is not a zombie (this machine's init may leave zombies unreaped). */
+function alive(pid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+async function until(check: () => boolean, timeoutMs = 1_500): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('PosixLauncher', () => {
+  it('runs a shell command in the sandbox, output going to the stdout and stderr files', async () => {
+    const p = await launch(spec({ shell: true, value: 'echo out; echo err >&2; pwd; exit 0' }));
+    expect(await p.wait()).toEqual({ code: 0 });
+    expect(out()).toBe(`out\n${dir}\n`);
+    expect(out('stderr')).toBe('err\n');
+  });
+
+  it('reports the exit code', async () => {
+    const p = await launch(spec({ shell: true, value: 'exit 3' }));
+    expect(await p.wait()).toEqual({ code: 3 });
+  });
+
+  it('gives the process exactly the environment it is told, not the agent’s', async () => {
+    process.env['AGORA_LEAK_CHECK'] = 'leaked';
+    try {
+      const p = await launch(spec({ shell: true, value: 'env' }));
+      await p.wait();
+    } finally {
+      delete process.env['AGORA_LEAK_CHECK'];
+    }
+    expect(out()).toContain('MARK=given\n');
+    expect(out()).not.toContain('AGORA_LEAK_CHECK');
+  });
+
+  it('execs the argv form without a shell, arguments[0] as argv[0]', async () => {
+    const script = 'echo "$1"; tr "\\0" " " < /proc/$$/cmdline';
+    const p = await launch(spec({ shell: false, value: '/bin/sh', argv: ['custom-name', '-c', script, 'zero', 'a b'] }));
+    expect(await p.wait()).toEqual({ code: 0 });
+    expect(out()).toBe(`a b\ncustom-name -c ${script} zero a b `);
+  });
+
+  it('starts the process in its own process group', async () => {
+    const p = await launch(spec({ shell: true, value: 'sleep 5' }));
+    expect(readProcStat(p.pid)?.pgid).toBe(p.pid);
+  });
+
+  it('rejects with the OS error when the executable does not exist', async () => {
+    const attempt = launcher.launch(spec({ shell: false, value: '/no/such/binary', argv: ['x'] }));
+    await expect(attempt).rejects.toBeInstanceOf(LaunchError);
+    await expect(attempt).rejects.toThrow(/\/no\/such\/binary.*ENOENT/);
+  });
+
+  it('SIGTERMs the whole group; a group that ignores it dies by SIGKILL', async () => {
+    const p = await launch(spec({ shell: true, value: "trap '' TERM; sleep 30 & echo ready; wait; wait" }));
+    await until(() => out().includes('ready'));
+    p.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(alive(p.pid)).toBe(true);
+    expect(liveGroupMembers(p.pid)).toBe(2);
+
+    p.kill('SIGKILL');
+    expect(await p.wait()).toEqual({ signal: 'SIGKILL' });
+    expect(liveGroupMembers(p.pid)).toBe(0);
+  });
+
+  it('reports a task stopped by SIGTERM as terminated by that signal', async () => {
+    const p = await launch(spec({ shell: true, value: 'echo ready; exec sleep 30' }));
+    await until(() => out().includes('ready'));
+    p.kill('SIGTERM');
+    expect(await p.wait()).toEqual({ signal: 'SIGTERM' });
+  });
+
+  it('kills what the main process left behind in its group when it exits', async () => {
+    const p = await launch(spec({ shell: true, value: 'sleep 30 & echo $! > bg.pid; exit 0' }));
+    expect(await p.wait()).toEqual({ code: 0 });
+    const background = Number(out('bg.pid'));
+    expect(alive(background)).toBe(false);
+    expect(liveGroupMembers(p.pid)).toBe(0);
+    p.kill('SIGTERM'); // Harmless once gone.
+  });
+
+  it.runIf(process.getuid?.() === 0)('runs as the given user when the agent is root', async () => {
+    const p = await launch(spec({ shell: true, value: 'id -u; id -g; id -G' }, { user: { name: 'nobody', uid: 65534, gid: 65534 } }));
+    expect(await p.wait()).toEqual({ code: 0 });
+    // Supplementary groups are dropped: the task keeps none of root's.
+    expect(out()).toBe('65534\n65534\n65534\n');
+  });
+});
