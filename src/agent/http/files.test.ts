@@ -2,10 +2,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdNames } from '../../containerizer/index.js';
 import { createHttpServer } from '../../http/index.js';
-import { silentLogger } from '../../main/logging.js';
 import { modeString, registerFilesEndpoints } from './files.js';
 import { SandboxPaths } from './sandbox-paths.js';
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
   symlinkSync(workDir, join(sandbox, 'workdir-link'));
   symlinkSync('stdout', join(sandbox, 'stdout-link'));
 
-  app = createHttpServer({ logger: silentLogger() });
+  app = createHttpServer({ logger: pino({ level: 'silent' }) });
   const lookup = (f: string, e: string) => (f === 'f1' && e === 't1' ? runs : undefined);
   registerFilesEndpoints(app, new SandboxPaths(workDir, lookup), new IdNames());
   await app.ready();
