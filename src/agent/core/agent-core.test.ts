@@ -10,7 +10,7 @@ class Harness {
   readonly core = new AgentCore({
     clock: this.clock,
     ids: new SequentialIds(1),
-    config: { workDir: '/var/agora', endpoint: '10.0.0.1:5051', executorShutdownGracePeriodMs: 5_000 },
+    config: { workDir: '/var/agora', ip: '10.0.0.1', port: 5051, executorShutdownGracePeriodMs: 5_000 },
   });
   effects: AgentEffect[] = [];
 
@@ -108,7 +108,11 @@ describe('AgentCore: a command task', () => {
       source: 'SOURCE_EXECUTOR',
       agent_id: { value: 'A-S0' },
       executor_id: { value: 't1' },
-      container_status: { container_id: { value: containerId }, executor_pid: 4242 },
+      container_status: {
+        container_id: { value: containerId },
+        executor_pid: 4242,
+        network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: '10.0.0.1' }] }],
+      },
       timestamp: 1_700_000_001.5,
     });
     expect(running.uuid).toMatch(/^[A-Za-z0-9+/]{22}==$/);

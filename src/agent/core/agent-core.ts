@@ -31,8 +31,9 @@ import { type StatusUpdateEffect, StatusUpdateManager } from './status-update-ma
 
 export interface AgentCoreConfig {
   workDir: string;
-  /** "ip:port" of the agent's HTTP server. */
-  endpoint: string;
+  /** The address the agent advertises (never 0.0.0.0) and its HTTP port. */
+  ip: string;
+  port: number;
   executorShutdownGracePeriodMs: number;
 }
 
@@ -187,7 +188,7 @@ export class AgentCore {
       frameworkInfo: info,
       containerId,
       directory,
-      endpoint: this.deps.config.endpoint,
+      endpoint: `${this.deps.config.ip}:${this.deps.config.port}`,
       executorShutdownGracePeriodMs: this.deps.config.executorShutdownGracePeriodMs,
     });
     if ('error' in plan) {
@@ -396,6 +397,8 @@ export class AgentCore {
             executor_id: { value: executor.id },
             container_status: {
               container_id: { value: executor.containerId },
+              // Host networking: the task is reachable at the agent's address, as Mesos reports it.
+              network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: this.deps.config.ip }] }],
               ...(executor.pid === undefined ? {} : { executor_pid: executor.pid }),
             },
           }),
