@@ -1,0 +1,208 @@
+/**
+ * One running agent: its core, runtime, master link and HTTP server, wired and started; and
+ * its orderly stop. Configuration is already validated by the caller (src/main/agent.ts).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AGORA_VERSION, type AgentEvent, type AgentSubscribe, type Attribute } from '../api/index.js';
+import { Containerizer, IdNames, type Launcher, PosixLauncher } from '../containerizer/index.js';
+import { createHttpServer } from '../http/index.js';
+import type { Resources } from '../resources/index.js';
+import { AgentCore } from './core/index.js';
+import { type AgentDescription, registerAgentEndpoints, registerFilesEndpoints, SandboxPaths } from './http/index.js';
+import { MasterLink } from './master-link.js';
+import { AgentRuntime, systemClock } from './runtime.js';
+
+export interface AgentOptions {
+  /** "http://host:port" of the master. */
+  masterUrl: string;
+  workDir: string;
+  /** Address to listen on; may be 0.0.0.0. */
+  listenIp: string;
+  /** Address the master, frameworks and tasks use to reach the agent (never 0.0.0.0). */
+  advertisedIp: string;
+  port: number;
+  hostname: string;
+  resources: Resources;
+  attributes: Attribute[];
+  executorShutdownGracePeriodMs: number;
+  /** Flag values as /flags shows them (Mesos flag names, string values). */
+  flags: Record<string, string>;
+  logger: Logger;
+  launcher?: Launcher;
+}
+
+export class Agent {
+  private core!: AgentCore;
+  private runtime!: AgentRuntime;
+  private link!: MasterLink;
+  private description!: AgentDescription;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: AgentOptions,
+    private readonly app: FastifyInstance,
+  ) {}
+
+  /** Starts serving HTTP, then subscribes to the master (retrying in the background). */
+  static async start(options: AgentOptions): Promise<Agent> {
+    const app = createHttpServer({ logger: options.logger });
+    const agent = new Agent(options, app);
+    registerAgentEndpoints(app, () => agent.core, () => agent.description);
+    const paths = new SandboxPaths(options.workDir, (f, e) => agent.runsDirectory(f, e));
+    registerFilesEndpoints(app, paths, new IdNames());
+    await app.listen({ host: options.listenIp, port: options.port });
+    agent.wire((app.server.address() as AddressInfo).port);
+    return agent;
+  }
+
+  get url(): string {
+    return `http://${this.options.advertisedIp}:${this.description.port}`;
+  }
+
+  agentId(): string | undefined {
+    return this.core.agentId;
+  }
+
+  /** For tests: pids of the containers running now. */
+  containerPids(): number[] {
+    return this.runtime.containerPids();
+  }
+
+  /**
+   * Kills every task (SIGTERM to its group, its grace period, SIGKILL), tells the master it is
+   * leaving, closes the stream and the server. Resolves once no task process is left.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const log = this.options.logger;
+    log.info({ tasks: this.core.liveContainerCount() }, 'agent stopping: killing all tasks');
+    this.runtime.dispatch({ kind: 'shutdown' });
+    await this.runtime.drained();
+    await this.link.stop();
+    this.runtime.stopTimers();
+    await this.app.close();
+    log.info('agent stopped');
+  }
+
+  private wire(port: number): void {
+    const { options } = this;
+    const startTimeMs = Date.now();
+    this.description = {
+      hostname: options.hostname,
+      ip: options.advertisedIp,
+      port,
+      version: AGORA_VERSION,
+      startTimeMs,
+      buildDate: new Date(startTimeMs).toISOString(),
+      resources: options.resources,
+      attributes: options.attributes,
+      flags: { ...options.flags, port: String(port) },
+    };
+    this.core = new AgentCore({
+      clock: systemClock,
+      ids: { uuid: () => randomUUID() },
+      config: {
+        workDir: options.workDir,
+        ip: options.advertisedIp,
+        port,
+        executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs,
+      },
+    });
+    this.runtime = new AgentRuntime(this.core, {
+      clock: systemClock,
+      containerizer: new Containerizer(options.launcher ?? new PosixLauncher()),
+      logger: options.logger,
+    });
+    this.link = new MasterLink({
+      masterUrl: options.masterUrl,
+      logger: options.logger.child({ component: 'master-link' }),
+      subscription: () => this.subscription(),
+      onEvent: (event) => this.onEvent(event),
+      onDisconnected: () => this.runtime.dispatch({ kind: 'disconnected' }),
+    });
+    this.runtime.setForwarder(this.link);
+    this.link.start();
+  }
+
+  /** The SUBSCRIBE payload: this agent as it is now, with every task it still knows. */
+  private subscription(): AgentSubscribe {
+    const { description: d } = this;
+    const id = this.core.agentId;
+    return {
+      agent_info: {
+        hostname: d.hostname,
+        port: d.port,
+        resources: d.resources.toWire(),
+        attributes: d.attributes,
+        ...(id === undefined ? {} : { id: { value: id } }),
+      },
+      endpoint: { ip: d.ip, port: d.port },
+      version: d.version,
+      tasks: this.core.taskReports(),
+      frameworks: this.core.frameworkInfos(),
+    };
+  }
+
+  private onEvent(event: AgentEvent): void {
+    const log = this.options.logger;
+    switch (event.type) {
+      case 'SUBSCRIBED': {
+        const id = event.subscribed.agent_id.value;
+        const previous = this.core.agentId;
+        if (previous !== undefined && previous !== id) log.warn({ previous, id }, 'the master gave this agent a new id');
+        log.info({ agentId: id, master: event.subscribed.master_info.hostname }, 'subscribed to the master');
+        const masterHostname = event.subscribed.master_info.hostname;
+        this.runtime.dispatch({ kind: 'subscribed', agentId: id, ...(masterHostname === undefined ? {} : { masterHostname }) });
+        break;
+      }
+      case 'RUN_TASK': {
+        const { framework_id, framework_info, task } = event.run_task;
+        // While stopping no task may start: it would outlive stop(). The master learns from UNSUBSCRIBE.
+        if (this.stopping !== undefined) return log.warn({ taskId: task.task_id.value }, 'ignoring a task: the agent is stopping');
+        this.runtime.dispatch({ kind: 'runTask', frameworkId: framework_id.value, frameworkInfo: framework_info, task });
+        break;
+      }
+      case 'KILL_TASK': {
+        const { framework_id, task_id, kill_policy } = event.kill_task;
+        this.runtime.dispatch({
+          kind: 'killTask',
+          frameworkId: framework_id.value,
+          taskId: task_id.value,
+          ...(kill_policy === undefined ? {} : { killPolicy: kill_policy }),
+        });
+        break;
+      }
+      case 'ACKNOWLEDGE': {
+        const { framework_id, task_id, uuid } = event.acknowledge;
+        this.runtime.dispatch({ kind: 'acknowledge', frameworkId: framework_id.value, taskId: task_id.value, uuid });
+        break;
+      }
+      case 'SHUTDOWN_FRAMEWORK':
+        this.runtime.dispatch({ kind: 'shutdownFramework', frameworkId: event.shutdown_framework.framework_id.value });
+        break;
+      case 'PING':
+        break; // Answered by the link.
+      case 'SHUTDOWN':
+        log.error({ reason: event.shutdown.message }, 'the master asked this agent to shut down');
+        void this.stop();
+        break;
+      case 'ERROR':
+        log.error({ message: event.error.message }, 'the master reported an error');
+        break;
+    }
+  }
+
+  /** The runs directory of the newest run of an executor, for `/files` virtual paths. */
+  private runsDirectory(frameworkId: string, executorId: string): string | undefined {
+    const framework = this.core.frameworks.get(frameworkId) ?? this.core.completedFrameworks.findLast((f) => f.id === frameworkId);
+    const executor = framework?.executors.get(executorId) ?? framework?.completedExecutors.findLast((e) => e.id === executorId);
+    return executor?.directory.slice(0, executor.directory.lastIndexOf('/'));
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The agent's runtime: feeds inputs to the agent core and carries out its effects (containers,
+ * signals, real timers, status forwards). It decides nothing; the core does.
+ */
+import type { Logger } from 'pino';
+import type { TaskState, TaskStatus } from '../api/index.js';
+import type { Clock } from '../base/index.js';
+import { type Container, type Containerizer, describeExit, LaunchError } from '../containerizer/index.js';
+import { type AgentCore, type AgentEffect, type AgentInput, type AgentTimer, type ContainerLaunch, timerKey } from './core/index.js';
+
+/** Node's setTimeout cannot wait longer than 2^31-1 ms; longer timers re-arm in steps. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The wall and monotonic clocks of this process. */
+export const systemClock: Clock = {
+  monotonicMs: () => performance.now(),
+  realtimeMs: () => Date.now(),
+};
+
+export interface StatusForwarder {
+  forwardStatus(frameworkId: string, status: TaskStatus, latestState: TaskState): void;
+}
+
+export class AgentRuntime {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly containers = new Map<string, Container>();
+  /** One promise per container, settled once its process is gone and the core knows it. */
+  private readonly lifecycles = new Set<Promise<void>>();
+  private forwarder: StatusForwarder | undefined;
+
+  constructor(
+    readonly core: AgentCore,
+    private readonly deps: { clock: Clock; containerizer: Containerizer; logger: Logger },
+  ) {}
+
+  /** Where STATUS_UPDATE calls go (the master link); set once the link exists. */
+  setForwarder(forwarder: StatusForwarder): void {
+    this.forwarder = forwarder;
+  }
+
+  /** Applies one input to the core and carries out every effect, in order. */
+  dispatch(input: AgentInput): void {
+    for (const effect of this.core.handle(input)) this.apply(effect);
+  }
+
+  /** Resolves once every container has exited and the core has seen it. */
+  async drained(): Promise<void> {
+    while (this.lifecycles.size > 0) await Promise.allSettled([...this.lifecycles]);
+  }
+
+  /** Cancels every timer: after this the runtime holds the event loop open no more. */
+  stopTimers(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Pids of running containers, for tests and diagnostics. */
+  containerPids(): number[] {
+    return [...this.containers.values()].map((c) => c.pid);
+  }
+
+  private apply(effect: AgentEffect): void {
+    switch (effect.kind) {
+      case 'launchContainer':
+        this.launch(effect.launch);
+        break;
+      case 'signalContainer':
+        this.deps.logger.info({ containerId: effect.containerId, signal: effect.signal }, 'signalling container');
+        this.containers.get(effect.containerId)?.kill(effect.signal);
+        break;
+      case 'forwardStatus':
+        this.forwarder?.forwardStatus(effect.frameworkId, effect.status, effect.latestState);
+        break;
+      case 'startTimer':
+        this.startTimer(effect.timer, effect.atMs);
+        break;
+      case 'cancelTimer':
+        this.cancelTimer(timerKey(effect.timer));
+        break;
+      case 'log':
+        this.deps.logger[effect.level](effect.message);
+        break;
+    }
+  }
+
+  private launch(launch: ContainerLaunch): void {
+    const { containerId } = launch;
+    const log = this.deps.logger.child({ containerId, frameworkId: launch.frameworkId, executorId: launch.executorId });
+    const lifecycle = (async () => {
+      let container: Container;
+      try {
+        container = await this.deps.containerizer.launch({
+          containerId,
+          directory: launch.directory,
+          command: launch.command,
+          env: launch.env,
+          ...(launch.user === undefined ? {} : { user: launch.user }),
+        });
+      } catch (err) {
+        if (!(err instanceof LaunchError)) log.error({ err }, 'unexpected container launch failure');
+        log.warn({ error: (err as Error).message }, 'container launch failed');
+        this.dispatch({ kind: 'containerLaunchFailed', containerId, message: (err as Error).message });
+        return;
+      }
+      this.containers.set(containerId, container);
+      log.info({ pid: container.pid, user: container.user, directory: container.directory }, 'container launched');
+      this.dispatch({ kind: 'containerLaunched', containerId, pid: container.pid });
+      const exit = await container.wait();
+      this.containers.delete(containerId);
+      log.info({ exit }, 'container exited');
+      this.dispatch({ kind: 'containerExited', containerId, exit: { ...exit, description: describeExit(exit) } });
+    })();
+    this.lifecycles.add(lifecycle);
+    void lifecycle.finally(() => this.lifecycles.delete(lifecycle));
+  }
+
+  private startTimer(timer: AgentTimer, atMs: number): void {
+    const key = timerKey(timer);
+    this.cancelTimer(key);
+    const delayMs = Math.max(0, atMs - this.deps.clock.monotonicMs());
+    const handle = setTimeout(
+      () => {
+        this.timers.delete(key);
+        if (delayMs > MAX_TIMEOUT_MS) this.startTimer(timer, atMs);
+        else this.dispatch({ kind: 'timerFired', timer });
+      },
+      Math.min(delayMs, MAX_TIMEOUT_MS),
+    );
+    this.timers.set(key, handle);
+  }
+
+  private cancelTimer(key: string): void {
+    const handle = this.timers.get(key);
+    if (handle === undefined) return;
+    clearTimeout(handle);
+    this.timers.delete(key);
+  }
+}
