@@ -1,0 +1,71 @@
+/**
+ * `agora local`: a master and N agents in one process on one machine, the way to try agora
+ * and the cluster the end-to-end tests run against. Logs go to files; the caller prints where.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAgent } from './agent.js';
+import type { AgentHandle } from './agent.js';
+import { createLogger } from './logging.js';
+import { startMaster } from './master.js';
+
+export interface LocalConfig {
+  ip: string;
+  /** The master's port; agent i listens on port + 1 + i, or on a free port when port is 0. */
+  port: number;
+  agents: number;
+  workDir: string;
+  allocationIntervalMs?: number;
+  resources?: string;
+  attributes?: string;
+  /** Directory for master.log and agent-<i>.log. */
+  logDir: string;
+}
+
+export interface LocalHandle {
+  masterUrl: string;
+  agentUrls: string[];
+  workDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startLocal(config: LocalConfig): Promise<LocalHandle> {
+  mkdirSync(config.workDir, { recursive: true });
+  const master = await startMaster({
+    ip: config.ip,
+    port: config.port,
+    workDir: join(config.workDir, 'master'),
+    allocationIntervalMs: config.allocationIntervalMs ?? 1000,
+    logger: createLogger({ name: 'master', file: join(config.logDir, 'master.log') }),
+  });
+  const masterPort = Number(new URL(master.url).port);
+  const agents: AgentHandle[] = [];
+  try {
+    for (let i = 0; i < config.agents; i++) {
+      agents.push(
+        await startAgent({
+          master: `${config.ip}:${masterPort}`,
+          workDir: join(config.workDir, 'agents', String(i)),
+          ip: config.ip,
+          port: config.port === 0 ? 0 : masterPort + 1 + i,
+          ...(config.resources === undefined ? {} : { resources: config.resources }),
+          ...(config.attributes === undefined ? {} : { attributes: config.attributes }),
+          logger: createLogger({ name: `agent-${i}`, file: join(config.logDir, `agent-${i}.log`) }),
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.allSettled(agents.map((a) => a.stop()));
+    await master.stop();
+    throw err;
+  }
+  return {
+    masterUrl: master.url,
+    agentUrls: agents.map((a) => a.url),
+    workDir: config.workDir,
+    async stop() {
+      await Promise.allSettled(agents.map((a) => a.stop()));
+      await master.stop();
+    },
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * Agents on the master's side of the agent link: registration and re-registration (with the
+ * tasks an agent reports), pings, disconnection, and removal when an agent leaves or is lost.
+ */
+import { AgoraError, assert } from '../../base/index.js';
+import { isTerminalState } from '../../api/index.js';
+import type { AgentSubscribe, FrameworkInfo, TaskReport, TaskState, TaskStatusReason } from '../../api/index.js';
+import { Resources } from '../../resources/index.js';
+import { removeOffer, requestAllocation } from './allocation.js';
+import type { MasterContext } from './context.js';
+import type { AgentRecord, ConnectionId, FrameworkRecord, TaskRecord } from './state.js';
+import { addTask, applyTaskState, detachTask, endTaskByMaster, masterStatus, stateFor } from './tasks.js';
+
+export const pingTimer = (agentId: string) => `ping:${agentId}`;
+export const reregisterTimer = (agentId: string) => `reregister:${agentId}`;
+
+export function subscribeAgent(
+  ctx: MasterContext,
+  connection: ConnectionId,
+  subscribe: AgentSubscribe,
+): { streamId: string } | AgoraError {
+  const total = Resources.tryFromWire(subscribe.agent_info.resources ?? []);
+  if ('error' in total) return new AgoraError('AGORA_ERR_VALIDATION', `'agent_info.resources' are invalid: ${total.error}`);
+  const requestedId = subscribe.agent_info.id?.value;
+  const streamId = ctx.ids.uuid();
+  if (requestedId !== undefined && ctx.state.goneAgents.has(requestedId)) {
+    ctx.emit({
+      kind: 'agentEvent',
+      connection,
+      event: { type: 'SHUTDOWN', shutdown: { message: `Agent ${requestedId} was marked gone; start it with a fresh work dir` } },
+    });
+    ctx.emit({ kind: 'closeConnection', connection });
+    return { streamId };
+  }
+  // An agent restarted without its state comes back with a new id from the same endpoint.
+  for (const other of ctx.state.agents.values()) {
+    const sameEndpoint = other.endpoint.ip === subscribe.endpoint.ip && other.endpoint.port === subscribe.endpoint.port;
+    if (sameEndpoint && other.id !== requestedId) {
+      removeAgent(ctx, other, 'TASK_GONE', 'REASON_AGENT_RESTARTED', `Agent ${other.id} restarted`);
+    }
+  }
+  const existing = requestedId === undefined ? undefined : ctx.state.agents.get(requestedId);
+  if (existing !== undefined) detach(ctx, existing);
+  const agent: AgentRecord = existing ?? {
+    id: requestedId ?? `${ctx.masterId}-S${ctx.state.nextAgentNumber++}`,
+    info: subscribe.agent_info,
+    hostname: subscribe.agent_info.hostname,
+    endpoint: subscribe.endpoint,
+    attributes: subscribe.agent_info.attributes ?? [],
+    version: subscribe.version,
+    total,
+    registeredTimeMs: ctx.clock.realtimeMs(),
+    missedPings: 0,
+    tasks: new Map(),
+    offers: new Set(),
+  };
+  const reregistering = existing !== undefined || requestedId !== undefined;
+  Object.assign(agent, {
+    info: { ...subscribe.agent_info, id: { value: agent.id } },
+    hostname: subscribe.agent_info.hostname,
+    endpoint: subscribe.endpoint,
+    attributes: subscribe.agent_info.attributes ?? [],
+    version: subscribe.version,
+    total,
+    connection,
+    streamId,
+    missedPings: 0,
+  });
+  if (reregistering) agent.reregisteredTimeMs = ctx.clock.realtimeMs();
+  ctx.state.agents.set(agent.id, agent);
+  ctx.state.agentByConnection.set(connection, agent.id);
+  ctx.state.unreachableAgents.delete(agent.id);
+  ctx.state.recoveredAgents.delete(agent.id);
+  ctx.cancelTimer(reregisterTimer(agent.id));
+
+  for (const info of subscribe.frameworks ?? []) ensureFramework(ctx, info);
+  reconcileReportedTasks(ctx, agent, subscribe.tasks ?? []);
+
+  ctx.allocator.removeAgent(agent.id);
+  ctx.allocator.addAgent(agent.id, { hostname: agent.hostname }, total, usedByFramework(agent));
+  ctx.sendToAgent(agent, {
+    type: 'SUBSCRIBED',
+    subscribed: {
+      agent_id: { value: agent.id },
+      master_info: ctx.config.masterInfo,
+      ping_interval_seconds: ctx.config.agentPingTimeoutMs / 1000,
+    },
+  });
+  ctx.setTimer(pingTimer(agent.id), ctx.config.agentPingTimeoutMs);
+  ctx.count(reregistering ? 'master/slave_reregistrations' : 'master/slave_registrations');
+  requestAllocation(ctx, agent.id);
+  return { streamId };
+}
+
+/** Drops an agent's old stream before it is replaced by a new one. */
+function detach(ctx: MasterContext, agent: AgentRecord): void {
+  if (agent.connection === undefined) return;
+  ctx.emit({ kind: 'closeConnection', connection: agent.connection });
+  ctx.state.agentByConnection.delete(agent.connection);
+  agent.connection = undefined;
+}
+
+/** A framework known only from an agent's report (after a master restart) waits, inactive, for its scheduler. */
+function ensureFramework(ctx: MasterContext, info: FrameworkInfo): void {
+  const id = info.id?.value;
+  if (id === undefined || ctx.state.frameworks.has(id) || ctx.state.isRemovedFramework(id)) return;
+  const roles = info.roles !== undefined && info.roles.length > 0 ? info.roles : [info.role ?? '*'];
+  ctx.state.frameworks.set(id, {
+    id,
+    info,
+    roles,
+    registeredTimeMs: ctx.clock.realtimeMs(),
+    tasks: new Map(),
+    completedTasks: [],
+    unreachableTasks: new Map(),
+    offers: new Set(),
+  });
+  ctx.allocator.addFramework(id, { roles, active: false });
+}
+
+/**
+ * The agent's report is the truth about what runs there: tasks it reports are (re)added with
+ * its states; tasks the master placed there that it does not report are gone; tasks whose
+ * framework is gone are killed.
+ */
+function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports: TaskReport[]): void {
+  const reported = new Set<string>();
+  for (const report of reports) {
+    const frameworkId = report.framework_id.value;
+    const taskId = report.task.task_id.value;
+    reported.add(`${frameworkId}/${taskId}`);
+    const framework = ctx.state.frameworks.get(frameworkId);
+    if (framework === undefined) {
+      ctx.sendToAgent(agent, { type: 'SHUTDOWN_FRAMEWORK', shutdown_framework: { framework_id: { value: frameworkId } } });
+      continue;
+    }
+    framework.unreachableTasks.delete(taskId);
+    let task = framework.tasks.get(taskId);
+    if (task === undefined) {
+      const parsed = Resources.tryFromWire(report.task.resources ?? []);
+      const resources = 'error' in parsed ? Resources.empty() : parsed;
+      task = {
+        info: report.task,
+        frameworkId,
+        agentId: agent.id,
+        role: roleOf(report, framework),
+        resources,
+        state: report.state,
+        statuses: [],
+        resourcesRecovered: isTerminalState(report.state),
+      };
+      if (report.status_update_state !== undefined) task.statusUpdateState = report.status_update_state;
+      if (report.status_update_uuid !== undefined) task.statusUpdateUuid = report.status_update_uuid;
+      addTask(ctx, task);
+    } else if (task.state !== report.state) {
+      const status = masterStatus(ctx, { taskId, agentId: agent.id }, report.state, 'REASON_AGENT_REREGISTERED', '');
+      applyTaskState(ctx, task, status, report.state);
+    }
+  }
+  for (const [frameworkId, tasks] of [...agent.tasks]) {
+    for (const task of [...tasks.values()]) {
+      if (reported.has(`${frameworkId}/${task.info.task_id.value}`)) continue;
+      const framework = ctx.state.frameworks.get(frameworkId);
+      const state = task.state === 'TASK_STAGING' ? stateFor(framework, 'TASK_DROPPED') : stateFor(framework, 'TASK_GONE');
+      endTaskByMaster(ctx, task, state, 'REASON_RECONCILIATION', `Task is not on agent ${agent.id} after it re-registered`);
+    }
+  }
+}
+
+function roleOf(report: TaskReport, framework: FrameworkRecord): string {
+  const fromResources = report.task.resources?.find((r) => r.allocation_info?.role !== undefined)?.allocation_info?.role;
+  return fromResources ?? framework.roles[0] ?? '*';
+}
+
+function usedByFramework(agent: AgentRecord): Map<string, Resources> {
+  const used = new Map<string, Resources>();
+  for (const [frameworkId, tasks] of agent.tasks) {
+    for (const task of tasks.values()) {
+      if (isTerminalState(task.state)) continue;
+      used.set(frameworkId, (used.get(frameworkId) ?? Resources.empty()).add(task.resources));
+    }
+  }
+  return used;
+}
+
+export function onPingTimer(ctx: MasterContext, agentId: string): void {
+  const agent = ctx.state.agents.get(agentId);
+  if (agent?.connection === undefined) return;
+  if (agent.missedPings >= ctx.config.maxAgentPingTimeouts) {
+    markUnreachable(ctx, agent, `Agent ${agent.id} missed ${agent.missedPings} pings`);
+    return;
+  }
+  agent.missedPings++;
+  ctx.sendToAgent(agent, { type: 'PING' });
+  ctx.setTimer(pingTimer(agentId), ctx.config.agentPingTimeoutMs);
+}
+
+export function onPong(agent: AgentRecord): void {
+  agent.missedPings = 0;
+}
+
+export function onReregisterTimer(ctx: MasterContext, agentId: string): void {
+  const agent = ctx.state.agents.get(agentId);
+  if (agent === undefined || agent.connection !== undefined) return;
+  markUnreachable(ctx, agent, `Agent ${agent.id} did not re-register in time`);
+}
+
+/**
+ * The agent's stream broke. It may come back: keep tasks of checkpointing frameworks, end the
+ * others (facts 7.3), stop offering it, and give it a while to re-register.
+ */
+export function agentDisconnected(ctx: MasterContext, connection: ConnectionId): void {
+  const agentId = ctx.state.agentByConnection.get(connection);
+  ctx.state.agentByConnection.delete(connection);
+  const agent = agentId === undefined ? undefined : ctx.state.agents.get(agentId);
+  if (agent === undefined || agent.connection !== connection) return;
+  agent.connection = undefined;
+  agent.streamId = undefined;
+  ctx.cancelTimer(pingTimer(agent.id));
+  ctx.allocator.deactivateAgent(agent.id);
+  rescindOffers(ctx, agent);
+  for (const [frameworkId, tasks] of [...agent.tasks]) {
+    const framework = ctx.state.frameworks.get(frameworkId);
+    if (framework?.info.checkpoint === true) continue;
+    for (const task of [...tasks.values()]) {
+      endTaskByMaster(ctx, task, 'TASK_LOST', 'REASON_AGENT_DISCONNECTED', `Agent ${agent.id} disconnected`);
+    }
+  }
+  ctx.setTimer(reregisterTimer(agent.id), ctx.config.agentReregisterTimeoutMs);
+  ctx.count('master/slave_disconnections');
+}
+
+function rescindOffers(ctx: MasterContext, agent: AgentRecord): void {
+  for (const offerId of [...agent.offers]) {
+    const offer = ctx.state.offers.get(offerId);
+    if (offer !== undefined) removeOffer(ctx, offer, { rescind: true, recover: true });
+  }
+}
+
+/** Lost agents: partition-aware frameworks keep their tasks as TASK_UNREACHABLE; others get TASK_LOST. */
+export function markUnreachable(ctx: MasterContext, agent: AgentRecord, message: string): void {
+  const nowMs = ctx.clock.realtimeMs();
+  for (const [frameworkId, tasks] of [...agent.tasks]) {
+    const framework = ctx.state.frameworks.get(frameworkId);
+    for (const task of [...tasks.values()]) {
+      const state = stateFor(framework, 'TASK_UNREACHABLE');
+      if (state === 'TASK_UNREACHABLE' && framework !== undefined) keepUnreachable(ctx, framework, task, nowMs, message);
+      else endTaskByMaster(ctx, task, state, 'REASON_AGENT_REMOVED', message);
+    }
+  }
+  ctx.state.unreachableAgents.set(agent.id, { id: agent.id, hostname: agent.hostname, sinceMs: nowMs });
+  dropAgent(ctx, agent);
+  ctx.count('master/slave_unreachable_completed');
+}
+
+function keepUnreachable(ctx: MasterContext, framework: FrameworkRecord, task: TaskRecord, nowMs: number, message: string): void {
+  const status = {
+    ...masterStatus(ctx, { taskId: task.info.task_id.value, agentId: task.agentId }, 'TASK_UNREACHABLE', 'REASON_AGENT_REMOVED', message),
+    unreachable_time: { nanoseconds: nowMs * 1e6 },
+  };
+  applyTaskState(ctx, task, status, 'TASK_UNREACHABLE');
+  task.resourcesRecovered = true;
+  task.statusUpdateState = 'TASK_UNREACHABLE';
+  ctx.sendToFramework(framework, { type: 'UPDATE', update: { status } });
+  detachTask(ctx, task);
+  framework.unreachableTasks.set(task.info.task_id.value, task);
+}
+
+/** An agent leaves for good (it unsubscribed, or restarted as a new agent). */
+export function removeAgent(
+  ctx: MasterContext,
+  agent: AgentRecord,
+  partitionAwareState: TaskState,
+  reason: TaskStatusReason,
+  message: string,
+): void {
+  for (const [frameworkId, tasks] of [...agent.tasks]) {
+    const framework = ctx.state.frameworks.get(frameworkId);
+    for (const task of [...tasks.values()]) endTaskByMaster(ctx, task, stateFor(framework, partitionAwareState), reason, message);
+  }
+  dropAgent(ctx, agent);
+  ctx.count('master/slave_removals');
+}
+
+function dropAgent(ctx: MasterContext, agent: AgentRecord): void {
+  assert([...agent.tasks.values()].every((t) => t.size === 0), `agent ${agent.id} dropped with tasks`);
+  detach(ctx, agent);
+  ctx.cancelTimer(pingTimer(agent.id));
+  ctx.cancelTimer(reregisterTimer(agent.id));
+  rescindOffers(ctx, agent);
+  ctx.allocator.removeAgent(agent.id);
+  ctx.state.agents.delete(agent.id);
+  for (const framework of ctx.state.frameworks.values()) {
+    ctx.sendToFramework(framework, { type: 'FAILURE', failure: { agent_id: { value: agent.id } } });
+  }
+}

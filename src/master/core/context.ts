@@ -1,0 +1,90 @@
+/**
+ * What every master core handler works with: the state, the injected clock and ids, the
+ * allocator, the configuration, counters, and the queue of effects for the shell.
+ */
+import type { Clock, IdSource } from '../../base/index.js';
+import type { AgentEvent, MasterInfo, SchedulerEvent } from '../../api/index.js';
+import type { Allocator } from '../../allocator/index.js';
+import type { Effect, TimerName } from './effects.js';
+import type { AgentRecord, FrameworkRecord } from './state.js';
+import { MasterState } from './state.js';
+
+export interface MasterCoreConfig {
+  masterInfo: MasterInfo;
+  /** HEARTBEAT period on scheduler streams (Mesos: fixed 15 s). */
+  heartbeatIntervalMs: number;
+  /** Batch allocation period (--allocation_interval, Mesos default 1 s). */
+  allocationIntervalMs: number;
+  /** --agent_ping_timeout (15 s) and --max_agent_ping_timeouts (5). */
+  agentPingTimeoutMs: number;
+  maxAgentPingTimeouts: number;
+  /** How long a disconnected agent may take to come back before it is marked unreachable. */
+  agentReregisterTimeoutMs: number;
+  /** --max_completed_frameworks (50) and --max_completed_tasks_per_framework (1000). */
+  maxCompletedFrameworks: number;
+  maxCompletedTasksPerFramework: number;
+}
+
+export const DEFAULT_CORE_CONFIG: Omit<MasterCoreConfig, 'masterInfo'> = {
+  heartbeatIntervalMs: 15_000,
+  allocationIntervalMs: 1_000,
+  agentPingTimeoutMs: 15_000,
+  maxAgentPingTimeouts: 5,
+  agentReregisterTimeoutMs: 75_000,
+  maxCompletedFrameworks: 50,
+  maxCompletedTasksPerFramework: 1_000,
+};
+
+export class MasterContext {
+  readonly state = new MasterState();
+  readonly counters = new Map<string, number>();
+  private readonly effects: Effect[] = [];
+
+  constructor(
+    readonly clock: Clock,
+    readonly ids: IdSource,
+    readonly allocator: Allocator,
+    readonly config: MasterCoreConfig,
+  ) {}
+
+  get masterId(): string {
+    return this.config.masterInfo.id;
+  }
+
+  count(name: string, by = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  }
+
+  sendToFramework(framework: FrameworkRecord, event: SchedulerEvent): boolean {
+    if (framework.connection === undefined) return false;
+    this.effects.push({ kind: 'frameworkEvent', connection: framework.connection, event });
+    this.count(`master/frameworks/events/${event.type}`);
+    return true;
+  }
+
+  sendToAgent(agent: AgentRecord, event: AgentEvent): boolean {
+    if (agent.connection === undefined) return false;
+    this.effects.push({ kind: 'agentEvent', connection: agent.connection, event });
+    return true;
+  }
+
+  emit(effect: Effect): void {
+    this.effects.push(effect);
+  }
+
+  setTimer(name: TimerName, delayMs: number): void {
+    this.effects.push({ kind: 'setTimer', name, atMs: this.clock.monotonicMs() + delayMs });
+  }
+
+  cancelTimer(name: TimerName): void {
+    this.effects.push({ kind: 'cancelTimer', name });
+  }
+
+  nowSeconds(): number {
+    return this.clock.realtimeMs() / 1000;
+  }
+
+  takeEffects(): Effect[] {
+    return this.effects.splice(0);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * ACCEPT and DECLINE: offers are checked as a set, then the operations are applied in order
+ * against what the offers hold, and whatever is left goes back with the framework's filter.
+ * A task that cannot run is answered TASK_ERROR with the reason; it never reaches an agent.
+ */
+import type { OfferOperation, SchedulerCall, TaskInfo, TaskState } from '../../api/index.js';
+import { Resources } from '../../resources/index.js';
+import { removeOffer, requestAllocation } from './allocation.js';
+import type { MasterContext } from './context.js';
+import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './state.js';
+import { addTask, masterStatus, stateFor } from './tasks.js';
+
+const DEFAULT_REFUSE_SECONDS = 5;
+const MAX_REFUSE_SECONDS = 31_536_000;
+
+/** Filters.refuse_seconds as Mesos reads it: default 5, negative means default, capped at a year. */
+export function refuseSeconds(filters: { refuse_seconds?: number } | undefined): number {
+  const value = filters?.refuse_seconds;
+  if (value === undefined || Number.isNaN(value) || value < 0) return DEFAULT_REFUSE_SECONDS;
+  return Math.min(value, MAX_REFUSE_SECONDS);
+}
+
+export function declineOffers(ctx: MasterContext, framework: FrameworkRecord, call: NonNullable<SchedulerCall['decline']>): void {
+  const seconds = refuseSeconds(call.filters);
+  for (const { value } of call.offer_ids ?? []) {
+    const offer = ctx.state.offers.get(value);
+    if (offer !== undefined && offer.frameworkId === framework.id) {
+      removeOffer(ctx, offer, { rescind: false, recover: true, refuseSeconds: seconds });
+    }
+  }
+  ctx.count('master/messages_decline_offers');
+}
+
+export function acceptOffers(ctx: MasterContext, framework: FrameworkRecord, call: NonNullable<SchedulerCall['accept']>): void {
+  ctx.count('master/messages_accept_offers');
+  const ids = (call.offer_ids ?? []).map((id) => id.value);
+  const offers = ids.map((id) => ctx.state.offers.get(id));
+  const invalid = checkOffers(framework, ids, offers);
+  const operations = call.operations ?? [];
+  if (invalid !== undefined) {
+    for (const offer of offers) {
+      if (offer !== undefined && offer.frameworkId === framework.id) removeOffer(ctx, offer, { rescind: false, recover: true });
+    }
+    for (const task of launchedTasks(operations)) {
+      dropTask(ctx, framework, task, stateFor(framework, 'TASK_DROPPED'), 'REASON_INVALID_OFFERS', invalid);
+    }
+    return;
+  }
+  const valid = offers as OfferRecord[];
+  for (const offer of valid) removeOffer(ctx, offer, { rescind: false, recover: false });
+  const agent = ctx.state.agents.get(valid[0]!.agentId)!;
+  const role = valid[0]!.role;
+  let remaining = valid.reduce((sum, offer) => sum.add(offer.resources), Resources.empty());
+
+  for (const operation of operations) {
+    remaining = applyOperation(ctx, framework, agent, role, remaining, operation);
+  }
+  if (!remaining.isEmpty()) {
+    ctx.allocator.recoverResources(framework.id, agent.id, remaining, refuseSeconds(call.filters));
+    requestAllocation(ctx, agent.id);
+  }
+}
+
+function checkOffers(framework: FrameworkRecord, ids: string[], offers: (OfferRecord | undefined)[]): string | undefined {
+  if (ids.length === 0) return 'No offers were given in accept.offer_ids';
+  if (new Set(ids).size !== ids.length) return 'An offer id appears more than once in accept.offer_ids';
+  for (let i = 0; i < ids.length; i++) {
+    const offer = offers[i];
+    if (offer === undefined) return `Offer ${ids[i]} is no longer valid`;
+    if (offer.frameworkId !== framework.id) return `Offer ${ids[i]} is not an offer to framework ${framework.id}`;
+  }
+  const first = offers[0]!;
+  if (offers.some((o) => o!.agentId !== first.agentId)) return 'Aggregated offers must belong to one single agent';
+  if (offers.some((o) => o!.role !== first.role)) return 'Aggregated offers must be allocated to the same role';
+  return undefined;
+}
+
+function launchedTasks(operations: OfferOperation[]): TaskInfo[] {
+  return operations.flatMap((op) => [...(op.launch?.task_infos ?? []), ...(op.launch_group?.task_group.tasks ?? [])]);
+}
+
+/** Applies one operation and returns what is left of the offered resources. */
+function applyOperation(
+  ctx: MasterContext,
+  framework: FrameworkRecord,
+  agent: AgentRecord,
+  role: string,
+  remaining: Resources,
+  operation: OfferOperation,
+): Resources {
+  switch (operation.type) {
+    case 'LAUNCH': {
+      const seen = new Set<string>();
+      for (const task of operation.launch?.task_infos ?? []) {
+        remaining = launchTask(ctx, framework, agent, role, remaining, task, seen, operation.id !== undefined);
+      }
+      return remaining;
+    }
+    case 'LAUNCH_GROUP':
+      for (const task of operation.launch_group?.task_group.tasks ?? []) {
+        dropTask(ctx, framework, task, 'TASK_ERROR', 'REASON_TASK_GROUP_INVALID', 'LAUNCH_GROUP (task groups) is not supported by this agora version yet');
+      }
+      return remaining;
+    default:
+      if (operation.id !== undefined) {
+        ctx.sendToFramework(framework, {
+          type: 'UPDATE_OPERATION_STATUS',
+          update_operation_status: {
+            status: {
+              operation_id: operation.id,
+              state: 'OPERATION_ERROR',
+              message: `Offer operation ${operation.type} is not supported by this agora version yet`,
+              agent_id: { value: agent.id },
+            },
+          },
+        });
+      }
+      ctx.count(`master/operations/${operation.type.toLowerCase()}/unsupported`);
+      return remaining;
+  }
+}
+
+function launchTask(
+  ctx: MasterContext,
+  framework: FrameworkRecord,
+  agent: AgentRecord,
+  role: string,
+  remaining: Resources,
+  task: TaskInfo,
+  seen: Set<string>,
+  hasOperationId: boolean,
+): Resources {
+  const taskId = task.task_id.value;
+  const checked = checkTask(framework, agent, remaining.unallocated(), task, seen, hasOperationId);
+  seen.add(taskId);
+  if (typeof checked === 'string') {
+    dropTask(ctx, framework, task, 'TASK_ERROR', 'REASON_TASK_INVALID', checked);
+    return remaining;
+  }
+  const resources = checked.allocatedTo(role);
+  const info: TaskInfo = { ...task, resources: resources.toWire() };
+  const record: TaskRecord = {
+    info,
+    frameworkId: framework.id,
+    agentId: agent.id,
+    role,
+    resources,
+    state: 'TASK_STAGING',
+    statuses: [],
+    resourcesRecovered: false,
+  };
+  addTask(ctx, record);
+  ctx.sendToAgent(agent, {
+    type: 'RUN_TASK',
+    run_task: { framework_id: { value: framework.id }, framework_info: framework.info, task: info },
+  });
+  ctx.count('master/messages_launch_tasks');
+  return remaining.subtract(resources);
+}
+
+/** Returns the task's resources when it may launch, or the reason it may not. */
+function checkTask(
+  framework: FrameworkRecord,
+  agent: AgentRecord,
+  available: Resources,
+  task: TaskInfo,
+  seen: Set<string>,
+  hasOperationId: boolean,
+): Resources | string {
+  const taskId = task.task_id.value;
+  if (hasOperationId) return "Offer operation 'id' must not be set for LAUNCH (operation feedback is not available for launches)";
+  if (task.agent_id.value !== agent.id) return `Task uses agent ${task.agent_id.value}, but the offer is for agent ${agent.id}`;
+  if (framework.tasks.has(taskId) || framework.unreachableTasks.has(taskId) || seen.has(taskId)) {
+    return `Task has a duplicate ID: ${taskId}`;
+  }
+  if ((task.command === undefined) === (task.executor === undefined)) {
+    return "Task must have exactly one of 'command' or 'executor' set";
+  }
+  if (task.executor !== undefined) return 'Custom executors (TaskInfo.executor) are not supported by this agora version yet';
+  if (task.command?.value === undefined || task.command.value === '') return "Task's 'command.value' must be set";
+  const grace = task.kill_policy?.grace_period?.nanoseconds;
+  if (grace !== undefined && grace < 0) return "Task's 'kill_policy.grace_period' must not be negative";
+  const maxCompletion = task.max_completion_time?.nanoseconds;
+  if (maxCompletion !== undefined && maxCompletion < 0) return "Task's 'max_completion_time' must not be negative";
+  const resources = Resources.tryFromWire(task.resources ?? []);
+  if ('error' in resources) return `Task's resources are invalid: ${resources.error}`;
+  if (resources.isEmpty()) return 'Task uses no resources; give it at least some cpus or mem';
+  const gpus = resources.scalar('gpus');
+  if (!Number.isInteger(gpus)) return `Task asks for ${gpus} gpus; gpus must be whole numbers`;
+  if (!available.contains(resources.unallocated())) {
+    return `Task uses more resources ${resources.unallocated().toString()} than available ${available.toString()}`;
+  }
+  return resources.unallocated();
+}
+
+function dropTask(
+  ctx: MasterContext,
+  framework: FrameworkRecord,
+  task: TaskInfo,
+  state: TaskState,
+  reason: 'REASON_TASK_INVALID' | 'REASON_TASK_GROUP_INVALID' | 'REASON_INVALID_OFFERS',
+  message: string,
+): void {
+  const status = masterStatus(ctx, { taskId: task.task_id.value, agentId: task.agent_id.value }, state, reason, message);
+  ctx.sendToFramework(framework, { type: 'UPDATE', update: { status } });
+  ctx.count(`master/${state.toLowerCase().replace('task_', 'tasks_')}`);
+  ctx.count(`master/${state.toLowerCase()}/source_master/${reason.toLowerCase()}`);
+}
+

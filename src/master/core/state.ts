@@ -1,0 +1,105 @@
+/**
+ * The master's in-memory view of the cluster: frameworks, agents, offers and tasks. Plain
+ * records mutated only by the core's handlers; the HTTP shell reads them through views.ts.
+ */
+import type { AgentInfo, Attribute, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
+import type { Resources } from '../../resources/index.js';
+
+/** An opaque handle the shell gives each open event stream (scheduler or agent). */
+export type ConnectionId = string;
+
+export interface FrameworkRecord {
+  id: string;
+  info: FrameworkInfo;
+  roles: string[];
+  /** The open subscription stream, absent while the framework is disconnected. */
+  connection?: ConnectionId;
+  streamId?: string;
+  registeredTimeMs: number;
+  reregisteredTimeMs?: number;
+  unregisteredTimeMs?: number;
+  /** Active tasks by task id (non-terminal, or terminal but not yet acknowledged). */
+  tasks: Map<string, TaskRecord>;
+  completedTasks: TaskRecord[];
+  /** Tasks on agents that became unreachable, reported TASK_UNREACHABLE (partition-aware only). */
+  unreachableTasks: Map<string, TaskRecord>;
+  offers: Set<string>;
+}
+
+export interface AgentRecord {
+  id: string;
+  info: AgentInfo;
+  hostname: string;
+  endpoint: { ip: string; port: number };
+  attributes: Attribute[];
+  version: string;
+  total: Resources;
+  connection?: ConnectionId;
+  streamId?: string;
+  registeredTimeMs: number;
+  reregisteredTimeMs?: number;
+  /** Pings sent since the last pong. */
+  missedPings: number;
+  /** Tasks on this agent, by framework id then task id. */
+  tasks: Map<string, Map<string, TaskRecord>>;
+  offers: Set<string>;
+}
+
+export interface UnreachableAgent {
+  id: string;
+  hostname: string;
+  sinceMs: number;
+}
+
+export interface TaskRecord {
+  info: TaskInfo;
+  frameworkId: string;
+  agentId: string;
+  role: string;
+  resources: Resources;
+  /** The newest state the agent knows. */
+  state: TaskState;
+  /** The state of the newest update forwarded to the framework, and its uuid. */
+  statusUpdateState?: TaskState;
+  statusUpdateUuid?: string;
+  statuses: TaskStatus[];
+  /** Set once the terminal state was reached, so resources are recovered exactly once. */
+  resourcesRecovered: boolean;
+}
+
+export interface OfferRecord {
+  id: string;
+  frameworkId: string;
+  agentId: string;
+  role: string;
+  /** With allocation_info set to `role`. */
+  resources: Resources;
+  createdMs: number;
+}
+
+export interface CompletedFramework {
+  record: FrameworkRecord;
+  removedTimeMs: number;
+}
+
+export class MasterState {
+  readonly frameworks = new Map<string, FrameworkRecord>();
+  readonly completedFrameworks: CompletedFramework[] = [];
+  readonly agents = new Map<string, AgentRecord>();
+  readonly unreachableAgents = new Map<string, UnreachableAgent>();
+  readonly goneAgents = new Map<string, { id: string; sinceMs: number }>();
+  /** Agents known from before a master restart that have not re-registered yet. */
+  readonly recoveredAgents = new Set<string>();
+  readonly offers = new Map<string, OfferRecord>();
+  readonly frameworkByConnection = new Map<ConnectionId, string>();
+  readonly agentByConnection = new Map<ConnectionId, string>();
+  /** Agents whose resources changed since the last pass; `all` after framework-side changes. */
+  readonly promptAllocation = { all: false, agents: new Set<string>(), armed: false };
+  nextFrameworkNumber = 0;
+  nextAgentNumber = 0;
+  nextOfferNumber = 0;
+
+  isRemovedFramework(id: string): boolean {
+    return this.completedFrameworks.some((f) => f.record.id === id);
+  }
+}
