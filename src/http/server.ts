@@ -3,7 +3,7 @@
  * are read as text and decoded by the handlers (src/api), so every v1 rule about content
  * types is applied in one place (v1-call.ts) instead of by fastify's parsers.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AgoraError } from '../base/index.js';
 
@@ -16,7 +16,7 @@ export interface HttpServerOptions {
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024 * 1024,
     keepAliveTimeout: 75_000,
     // Streams live for hours; only idle non-streaming sockets are closed by keepAliveTimeout.
