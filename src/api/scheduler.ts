@@ -121,7 +121,8 @@ export interface Offer {
   resources: Resource[];
   attributes: Attribute[];
   executor_ids: Id[];
-  allocation_info: { role: string };
+  /** Only for MULTI_ROLE frameworks. */
+  allocation_info?: { role: string };
 }
 
 export type SchedulerEvent =
@@ -135,6 +136,14 @@ export type SchedulerEvent =
   | { type: 'MESSAGE'; message: { agent_id: Id; executor_id: Id; data: string } }
   | { type: 'FAILURE'; failure: { agent_id?: Id; executor_id?: Id; status?: number } }
   | { type: 'ERROR'; error: { message: string } }
-  | { type: 'HEARTBEAT' };
+  | { type: 'HEARTBEAT' }
+  | { type: 'UPDATE_OPERATION_STATUS'; update_operation_status: { status: OperationStatus } };
+
+export interface OperationStatus {
+  operation_id: Id;
+  state: 'OPERATION_ERROR' | 'OPERATION_DROPPED' | 'OPERATION_UNKNOWN' | 'OPERATION_FINISHED' | 'OPERATION_FAILED';
+  message?: string;
+  agent_id?: Id;
+}
 
 export { FrameworkInfo, TaskInfo, TaskStatus };
