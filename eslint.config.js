@@ -24,7 +24,7 @@ function layer(files, forbidden, extra = []) {
         {
           patterns: [
             ...forbidden.map((dir) => ({
-              group: [`**/${dir}/**`, `**/${dir}/index.js`, `**/${dir}.js`],
+              group: [`**/${dir}/**`],
               message: `ARCHITECTURE.md: this layer must not import from src/${dir}.`,
             })),
             ...extra,
