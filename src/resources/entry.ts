@@ -39,6 +39,13 @@ export interface Identity {
   readonly providerId: string | undefined;
   /** Canonical text of all of the above except allocationRole. */
   readonly kindKey: string;
+  /**
+   * Identities that differ only in allocation role share one family, so allocatedTo() and
+   * unallocated() reuse identities and keys instead of rebuilding them on every offer.
+   */
+  readonly family: Map<string | undefined, Identity>;
+  /** Entry keys by resource name, made once per identity. */
+  readonly keys: Map<string, string>;
 }
 
 export interface Entry {
@@ -59,13 +66,31 @@ function nameRank(name: string): number {
 }
 
 export function makeEntry(name: string, identity: Identity, value: EntryValue): Entry {
-  const key = `${nameRank(name)}\u0001${name}\u0001${identity.kindKey}\u0001${identity.allocationRole ?? ''}`;
+  let key = identity.keys.get(name);
+  if (key === undefined) {
+    key = `${nameRank(name)}\u0001${name}\u0001${identity.kindKey}\u0001${identity.allocationRole ?? ''}`;
+    identity.keys.set(name, key);
+  }
   return { key, name, identity, value };
+}
+
+/** The same entry with another value; built as a literal so every entry keeps one shape. */
+export function withValue(entry: Entry, value: EntryValue): Entry {
+  return { key: entry.key, name: entry.name, identity: entry.identity, value };
+}
+
+function identityWithRole(identity: Identity, role: string | undefined): Identity {
+  let other = identity.family.get(role);
+  if (other === undefined) {
+    other = newIdentity(identity, role, identity.family);
+    identity.family.set(role, other);
+  }
+  return other;
 }
 
 export function withAllocationRole(entry: Entry, role: string | undefined): Entry {
   if (entry.identity.allocationRole === role) return entry;
-  return makeEntry(entry.name, { ...entry.identity, allocationRole: role }, entry.value);
+  return makeEntry(entry.name, identityWithRole(entry.identity, role), entry.value);
 }
 
 /** JSON with object keys sorted, so equal messages give equal text whatever their field order. */
@@ -80,23 +105,36 @@ export function stableStringify(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export function makeIdentity(fields: Omit<Identity, 'kindKey' | 'reservedRole'>): Identity {
+export function makeIdentity(fields: Omit<Identity, 'kindKey' | 'reservedRole' | 'family' | 'keys'>): Identity {
   const reservedRole = fields.reservations[fields.reservations.length - 1]?.role;
   const reservationKey = fields.reservations.length === 0 ? '' : stableStringify(fields.reservations);
   const flags = `${fields.revocable ? 'R' : ''}${fields.shared ? 'S' : ''}`;
   const disk = fields.disk === undefined ? '' : stableStringify(fields.disk);
   const kindKey = `${reservationKey}\u0002${flags}\u0002${disk}\u0002${fields.providerId ?? ''}`;
-  return { ...fields, reservedRole, kindKey };
+  const identity = newIdentity({ ...fields, reservedRole, kindKey }, fields.allocationRole, new Map());
+  identity.family.set(fields.allocationRole, identity);
+  return identity;
 }
 
-export const UNRESERVED: Identity = makeIdentity({
-  reservations: [],
-  allocationRole: undefined,
-  revocable: false,
-  shared: false,
-  disk: undefined,
-  providerId: undefined,
-});
+/** The one place identities are built, so they all share one object shape (the cycle reads them a lot). */
+function newIdentity(
+  from: Omit<Identity, 'family' | 'keys' | 'allocationRole'>,
+  allocationRole: string | undefined,
+  family: Map<string | undefined, Identity>,
+): Identity {
+  return {
+    reservations: from.reservations,
+    reservedRole: from.reservedRole,
+    allocationRole,
+    revocable: from.revocable,
+    shared: from.shared,
+    disk: from.disk,
+    providerId: from.providerId,
+    kindKey: from.kindKey,
+    family,
+    keys: new Map(),
+  };
+}
 
 export function isEmptyValue(value: EntryValue): boolean {
   switch (value.type) {

@@ -70,6 +70,29 @@ describe('Resources properties', () => {
     );
   });
 
+  it('allocatableTo and notAllocatableTo split a value in two', () => {
+    fc.assert(
+      fc.property(disjointPair, fc.constantFrom('eng', 'eng/ml', 'web', '*'), ([a], role) => {
+        const usable = a.allocatableTo(role);
+        return usable.add(a.notAllocatableTo(role)).equals(a) && a.contains(usable) && usable.equals(a.allocatableTo(role));
+      }),
+    );
+  });
+
+  it('allocatedTo and unallocated are inverse, memoized or not', () => {
+    fc.assert(
+      fc.property(disjointPair, fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 12 }), ([a], roles) => {
+        for (const role of roles) {
+          const offered = a.allocatedTo(role);
+          if (!offered.unallocated().equals(a)) return false;
+          if (!offered.equals(a.unallocated().allocatedTo(role))) return false;
+          if (a.isEmpty() !== offered.isEmpty()) return false;
+        }
+        return true;
+      }),
+    );
+  });
+
   it('scalar sums stay exact however they are grouped', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 100_000 }), { maxLength: 30 }), (millis) => {

@@ -53,7 +53,7 @@ describe('arithmetic', () => {
   });
 
   it('asserts on adding one name with two types', () => {
-    expect(() => r('foo:1').add(r('foo:[1-2]'))).toThrow(/"foo" is given both as/);
+    expect(() => r("foo:1").add(r("foo:[1-2]"))).toThrow(BugIndicatingError);
   });
 });
 
@@ -90,6 +90,14 @@ describe('views', () => {
     expect(agent.allocatableTo('eng/ml').toString()).toBe('cpus:4;cpus(eng):2;mem:4096;mem(eng/ml):512;ports:[31000-32000]');
     expect(agent.allocatableTo('eng').toString()).toBe('cpus:4;cpus(eng):2;mem:4096;ports:[31000-32000]');
     expect(agent.allocatableTo('web').equals(agent.unreserved())).toBe(true);
+  });
+
+  it('splits what a role may use from the rest', () => {
+    expect(agent.notAllocatableTo('eng').toString()).toBe('mem(eng/ml):512;disk(ops):100');
+    expect(agent.notAllocatableTo('web').toString()).toBe('cpus(eng):2;mem(eng/ml):512;disk(ops):100');
+    expect(r('cpus:1').notAllocatableTo('web').isEmpty()).toBe(true);
+    // Asked again, the same objects come back (the allocator relies on this to avoid garbage).
+    expect(agent.allocatableTo('eng')).toBe(agent.allocatableTo('eng'));
   });
 
   it('sets and strips the allocation role', () => {

@@ -2,7 +2,7 @@
  * The Resources value type: an immutable, normalized bag of Mesos resources with exact
  * arithmetic. Wire conversion and text parsing meet here; no I/O, no knowledge of offers.
  */
-import { AgoraError, assert } from '../base/index.js';
+import { AgoraError, BugIndicatingError } from '../base/index.js';
 import type { Resource } from '../api/index.js';
 import {
   type Entry,
@@ -15,6 +15,7 @@ import {
   isEmptyValue,
   subtractValues,
   withAllocationRole,
+  withValue,
 } from './entry.js';
 import { parseResourceText } from './parse.js';
 import { isAncestorRole } from './roles.js';
@@ -33,7 +34,7 @@ function canonicalize(list: Entry[]): Entry[] | string {
       return `"${entry.name}" is given both as ${last.value.type} and as ${entry.value.type}; a resource name has one type`;
     }
     if (last !== undefined && last.key === entry.key) {
-      out[out.length - 1] = { ...last, value: addValues(last.value, entry.value) };
+      out[out.length - 1] = withValue(last, addValues(last.value, entry.value));
     } else {
       out.push(entry);
     }
@@ -41,20 +42,75 @@ function canonicalize(list: Entry[]): Entry[] | string {
   return out.filter((e) => !isEmptyValue(e.value));
 }
 
+/** Merges two canonical lists in one pass (add is on the allocator's hot path: no sort). */
+function mergeAdd(a: readonly Entry[], b: readonly Entry[]): Entry[] {
+  const out: Entry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    let next: Entry;
+    if (y === undefined || (x !== undefined && x.key < y.key)) {
+      next = x!;
+      i++;
+    } else if (x === undefined || y.key < x.key) {
+      next = y;
+      j++;
+    } else {
+      next = withValue(x, addValues(x.value, y.value));
+      i++;
+      j++;
+    }
+    const last = out[out.length - 1];
+    if (last !== undefined && last.name === next.name && last.value.type !== next.value.type) {
+      throw new BugIndicatingError(`Resources: "${next.name}" is given both as ${last.value.type} and as ${next.value.type}`);
+    }
+    out.push(next);
+  }
+  return out;
+}
+
+function isSorted(entries: readonly Entry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (!(entries[i - 1]!.key < entries[i]!.key)) return false;
+  return true;
+}
+
 function canonicalOrAssert(list: Entry[]): Resources {
   const result = canonicalize(list);
-  assert(typeof result !== 'string', `Resources: ${String(result)}`);
+  if (typeof result === 'string') throw new BugIndicatingError(`Resources: ${result}`);
   return Resources.ofEntries(result);
 }
 
+const ALLOCATED_MEMO_SLOTS = 4;
+
 export class Resources {
   private static readonly EMPTY = new Resources([]);
-  private milliCache: ReadonlyMap<string, number> | undefined;
   private readonly anyReserved: boolean;
+  /** The allocation role all entries share (undefined: none has one), or null when they differ. */
+  private readonly commonRole: string | undefined | null;
+  // Memos, safe because the value is immutable. The allocator offers the same available
+  // resources again and again; with these, allocatedTo() and the recovery's unallocated()
+  // hand back the very same objects instead of rebuilding them every cycle.
+  private milliCache: ReadonlyMap<string, number> | undefined;
+  // A few slots, not one per role: an agent's resources are offered to many roles over time,
+  // and a copy per role would cost every agent memory in proportion to the number of roles.
+  private allocatedMemo: Resources[] | undefined;
+  private unallocatedCache: Resources | undefined;
+  /** Only roles that some reservation here serves; every other role gets unreservedSplit. */
+  private allocatableCache: Map<string, readonly [Resources, Resources]> | undefined;
+  private unreservedSplit: readonly [Resources, Resources] | undefined;
 
   /** Entries are canonical: sorted by key, unique keys, no empty values, one type per name. */
   private constructor(private readonly entries: readonly Entry[]) {
-    this.anyReserved = entries.some((e) => e.identity.reservedRole !== undefined);
+    let anyReserved = false;
+    let common: string | undefined | null = entries[0]?.identity.allocationRole;
+    for (const e of entries) {
+      if (e.identity.reservedRole !== undefined) anyReserved = true;
+      if (e.identity.allocationRole !== common) common = null;
+    }
+    this.anyReserved = anyReserved;
+    this.commonRole = common;
   }
 
   /** @internal For this module's helpers; callers use fromWire or parse. */
@@ -103,27 +159,29 @@ export class Resources {
   add(other: Resources): Resources {
     if (other.entries.length === 0) return this;
     if (this.entries.length === 0) return other;
-    return canonicalOrAssert([...this.entries, ...other.entries]);
+    return Resources.ofEntries(mergeAdd(this.entries, other.entries));
   }
 
   /** this minus other; other must be contained in this (asserted: subtracting more is a bug). */
   subtract(other: Resources): Resources {
     if (other.entries.length === 0) return this;
+    // Messages are built only on failure: formatting on every call would dominate the cost.
+    const notContained = (): BugIndicatingError => new BugIndicatingError(`subtract: ${this} does not contain ${other}`);
     const out: Entry[] = [];
     let j = 0;
     for (const entry of this.entries) {
       const removal = other.entries[j];
       if (removal === undefined || removal.key !== entry.key) {
-        assert(removal === undefined || removal.key > entry.key, `subtract: ${this} does not contain ${other}`);
+        if (removal !== undefined && removal.key < entry.key) throw notContained();
         out.push(entry);
         continue;
       }
-      assert(containsValue(entry.value, removal.value), `subtract: ${this} does not contain ${other}`);
+      if (!containsValue(entry.value, removal.value)) throw notContained();
       const value = subtractValues(entry.value, removal.value);
-      if (!isEmptyValue(value)) out.push({ ...entry, value });
+      if (!isEmptyValue(value)) out.push(withValue(entry, value));
       j++;
     }
-    assert(j === other.entries.length, `subtract: ${this} does not contain ${other}`);
+    if (j !== other.entries.length) throw notContained();
     return Resources.ofEntries(out);
   }
 
@@ -179,7 +237,7 @@ export class Resources {
   /** The /state shape: cpus, gpus, mem and disk always present; ranges "[a-b, c-d]", sets "{a, b}" as Mesos prints them. */
   summary(): Record<string, number | string> {
     const out: Record<string, number | string> = { cpus: 0, gpus: 0, mem: 0, disk: 0 };
-    const ranges = new Map<string, Interval[]>();
+    const ranges = new Map<string, readonly Interval[]>();
     const sets = new Map<string, string[]>();
     for (const [name, milli] of this.scalarQuantitiesMilli()) out[name] = fromMilli(milli);
     for (const { name, value } of this.entries) {
@@ -193,18 +251,29 @@ export class Resources {
 
   /** Same resources with allocation_info.role set on each (what offers carry). */
   allocatedTo(role: string): Resources {
-    if (this.entries.every((e) => e.identity.allocationRole === role)) return this;
-    return canonicalOrAssert(this.entries.map((e) => withAllocationRole(e, role)));
+    const memo = (this.allocatedMemo ??= []);
+    for (const known of memo) if (known.commonRole === role) return known;
+    const result = this.withAllocationRole(role);
+    if (result !== this) {
+      if (memo.length >= ALLOCATED_MEMO_SLOTS) memo.shift();
+      memo.push(result);
+      if (this.commonRole === undefined) result.unallocatedCache = this;
+    }
+    return result;
   }
 
   /** Strips allocation_info. */
   unallocated(): Resources {
-    if (this.entries.every((e) => e.identity.allocationRole === undefined)) return this;
-    return canonicalOrAssert(this.entries.map((e) => withAllocationRole(e, undefined)));
+    if (this.unallocatedCache !== undefined) return this.unallocatedCache;
+    const result = this.withAllocationRole(undefined);
+    if (result !== this) this.unallocatedCache = result;
+    return result;
   }
 
   /** Split by allocation role; resources without allocation_info are under `undefined`. */
   allocations(): Map<string | undefined, Resources> {
+    const common = this.commonRole;
+    if (common !== null) return this.entries.length === 0 ? new Map() : new Map([[common, this]]);
     const groups = new Map<string | undefined, Entry[]>();
     for (const e of this.entries) {
       const group = groups.get(e.identity.allocationRole);
@@ -216,7 +285,7 @@ export class Resources {
   }
 
   unreserved(): Resources {
-    return this.anyReserved ? this.filter((e) => e.identity.reservedRole === undefined) : this;
+    return this.anyReserved ? this.splitAllocatable('*')[0] : this;
   }
 
   /** Only those reserved to exactly `role` (the top of their reservation stack). */
@@ -226,11 +295,12 @@ export class Resources {
 
   /** What a framework in `role` may use: unreserved, or reserved to `role` or one of its ancestors. */
   allocatableTo(role: string): Resources {
-    if (!this.anyReserved) return this;
-    return this.filter((e) => {
-      const reserved = e.identity.reservedRole;
-      return reserved === undefined || reserved === role || isAncestorRole(reserved, role);
-    });
+    return this.anyReserved ? this.splitAllocatable(role)[0] : this;
+  }
+
+  /** The rest: what allocatableTo(role) leaves out (reserved to other roles). */
+  notAllocatableTo(role: string): Resources {
+    return this.anyReserved ? this.splitAllocatable(role)[1] : Resources.EMPTY;
   }
 
   hasReservations(): boolean {
@@ -240,6 +310,32 @@ export class Resources {
   /** Flag syntax, e.g. "cpus:2;cpus(eng):1;mem:1024;ports:[31000-32000]"; allocation shown as Mesos does. */
   toString(): string {
     return this.entries.map(formatEntry).join(';');
+  }
+
+  private withAllocationRole(role: string | undefined): Resources {
+    const common = this.commonRole;
+    if (common === role) return this;
+    const moved = this.entries.map((e) => withAllocationRole(e, role));
+    // From one role to another, keys change only in their last part: order holds, nothing merges.
+    return common !== null && isSorted(moved) ? Resources.ofEntries(moved) : canonicalOrAssert(moved);
+  }
+
+  /** Both halves at once, remembered per role: the allocator asks this of the same value every cycle. */
+  private splitAllocatable(role: string): readonly [Resources, Resources] {
+    let split = this.allocatableCache?.get(role);
+    if (split !== undefined) return split;
+    const servesRole = (reserved: string | undefined): boolean =>
+      reserved !== undefined && (reserved === role || isAncestorRole(reserved, role));
+    if (!this.entries.some((e) => servesRole(e.identity.reservedRole))) {
+      return (this.unreservedSplit ??= [
+        this.filter((e) => e.identity.reservedRole === undefined),
+        this.filter((e) => e.identity.reservedRole !== undefined),
+      ]);
+    }
+    const usable = (e: Entry): boolean => e.identity.reservedRole === undefined || servesRole(e.identity.reservedRole);
+    split = [this.filter(usable), this.filter((e) => !usable(e))];
+    (this.allocatableCache ??= new Map()).set(role, split);
+    return split;
   }
 
   private filter(keep: (e: Entry) => boolean): Resources {

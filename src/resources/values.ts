@@ -36,10 +36,20 @@ export function normalizeRanges(list: readonly Interval[]): Interval[] {
   return out;
 }
 
-export function addRanges(a: readonly Interval[], b: readonly Interval[]): Interval[] {
-  if (b.length === 0) return [...a];
-  if (a.length === 0) return [...b];
-  return normalizeRanges([...a, ...b]);
+/** Union of two normalized lists, merged in one pass. */
+export function addRanges(a: readonly Interval[], b: readonly Interval[]): readonly Interval[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: [number, number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]![0] <= b[j]![0]) ? a[i++]! : b[j++]!;
+    const last = out[out.length - 1];
+    if (last !== undefined && next[0] <= last[1] + 1) last[1] = Math.max(last[1], next[1]);
+    else out.push([next[0], next[1]]);
+  }
+  return out;
 }
 
 /** a minus b; subtracting from the middle of a range splits it in two. */
