@@ -10,6 +10,7 @@ import { AGORA_VERSION, type AgentEvent, type AgentSubscribe, type Attribute } f
 import { Containerizer, IdNames, type Launcher, PosixLauncher } from '../containerizer/index.js';
 import { createHttpServer } from '../http/index.js';
 import type { Resources } from '../resources/index.js';
+import { killLeftoverContainers } from './checkpoint/pids.js';
 import { AgentCore } from './core/index.js';
 import { type AgentDescription, registerAgentEndpoints, registerFilesEndpoints, SandboxPaths } from './http/index.js';
 import { MasterLink } from './master-link.js';
@@ -48,6 +49,7 @@ export class Agent {
 
   /** Starts serving HTTP, then subscribes to the master (retrying in the background). */
   static async start(options: AgentOptions): Promise<Agent> {
+    await killLeftoverContainers(options.workDir, options.logger);
     const app = createHttpServer({ logger: options.logger });
     const agent = new Agent(options, app);
     registerAgentEndpoints(app, () => agent.core, () => agent.description);

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { TaskState, TaskStatus } from '../api/index.js';
 import type { Clock } from '../base/index.js';
 import { type Container, type Containerizer, describeExit, LaunchError } from '../containerizer/index.js';
+import { checkpointPid, removeRunCheckpoint } from './checkpoint/pids.js';
 import { type AgentCore, type AgentEffect, type AgentInput, type AgentTimer, type ContainerLaunch, timerKey } from './core/index.js';
 
 /** Node's setTimeout cannot wait longer than 2^31-1 ms; longer timers re-arm in steps. */
@@ -105,8 +106,11 @@ export class AgentRuntime {
       this.containers.set(containerId, container);
       log.info({ pid: container.pid, user: container.user, directory: container.directory }, 'container launched');
       this.dispatch({ kind: 'containerLaunched', containerId, pid: container.pid });
+      // Best effort: without it only a crash of the agent itself could leave this task behind.
+      await checkpointPid(launch.metaDirectory, container.pid).catch((err: Error) => log.warn({ error: err.message }, 'cannot checkpoint the pid'));
       const exit = await container.wait();
       this.containers.delete(containerId);
+      await removeRunCheckpoint(launch.metaDirectory).catch(() => undefined);
       log.info({ exit }, 'container exited');
       this.dispatch({ kind: 'containerExited', containerId, exit: { ...exit, description: describeExit(exit) } });
     })();

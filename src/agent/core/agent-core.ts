@@ -17,7 +17,7 @@ import {
 import { assert, assertNever, type Clock, type IdSource, uuidToBase64 } from '../../base/index.js';
 import { DEFAULT_KILL_GRACE_PERIOD_MS, type KillCause, planCommandTask, terminalStatusFor } from './command-executor.js';
 import type { AgentEffect, AgentInput, ContainerExit } from './effects.js';
-import { executorRunPath } from './paths.js';
+import { executorRunPath, metaRunPath } from './paths.js';
 import {
   type AgentCounters,
   type ExecutorEntry,
@@ -188,6 +188,7 @@ export class AgentCore {
       frameworkInfo: info,
       containerId,
       directory,
+      metaDirectory: metaRunPath(this.deps.config.workDir, agentId, frameworkId, taskId, containerId),
       endpoint: `${this.deps.config.ip}:${this.deps.config.port}`,
       executorShutdownGracePeriodMs: this.deps.config.executorShutdownGracePeriodMs,
     });

@@ -17,6 +17,7 @@ export interface LaunchContext {
   frameworkInfo: FrameworkInfo;
   containerId: string;
   directory: string;
+  metaDirectory: string;
   /** The agent's "ip:port", for MESOS_AGENT_ENDPOINT and MESOS_SLAVE_PID. */
   endpoint: string;
   executorShutdownGracePeriodMs: number;
@@ -50,6 +51,7 @@ export function planCommandTask(task: TaskInfo, ctx: LaunchContext): ContainerLa
     frameworkId: ctx.frameworkId,
     executorId: task.task_id.value,
     directory: ctx.directory,
+    metaDirectory: ctx.metaDirectory,
     command: shell ? { shell: true, value } : { shell: false, value, argv: argv.length > 0 ? argv : [value] },
     env: taskEnvironment(task, ctx),
     ...userOf(task, ctx.frameworkInfo),

@@ -47,6 +47,8 @@ export interface ContainerLaunch {
   frameworkId: string;
   executorId: string;
   directory: string;
+  /** Where the shell checkpoints the container's pid (`<work_dir>/meta/slaves/.../runs/<cid>`). */
+  metaDirectory: string;
   command: { shell: true; value: string } | { shell: false; value: string; argv: string[] };
   env: Record<string, string>;
   user?: string;

@@ -12,7 +12,7 @@ export {
   type KillCause,
 } from './command-executor.js';
 export { timerKey, type AgentEffect, type AgentInput, type AgentTimer, type ContainerExit, type ContainerLaunch } from './effects.js';
-export { executorRunPath, executorRunsPath, virtualSandboxPath } from './paths.js';
+export { executorRunPath, executorRunsPath, metaRunPath, virtualSandboxPath } from './paths.js';
 export type { AgentCounters, ContainerPhase, ExecutorEntry, FrameworkEntry, TaskEntry } from './state.js';
 export {
   STATUS_UPDATE_RETRY_INTERVAL_MAX_MS,

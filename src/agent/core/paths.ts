@@ -16,11 +16,25 @@ export function executorRunPath(
 
 /** The `runs` directory of an executor, which also holds the `latest` symlink. */
 export function executorRunsPath(workDir: string, agentId: string, frameworkId: string, executorId: string): string {
-  const root = workDir.endsWith('/') && workDir.length > 1 ? workDir.slice(0, -1) : workDir;
-  return `${root}/slaves/${agentId}/frameworks/${frameworkId}/executors/${executorId}/runs`;
+  return `${trimSlash(workDir)}/slaves/${agentId}/frameworks/${frameworkId}/executors/${executorId}/runs`;
+}
+
+/** The run's checkpoint directory, `<work_dir>/meta/slaves/.../runs/<containerId>`. */
+export function metaRunPath(
+  workDir: string,
+  agentId: string,
+  frameworkId: string,
+  executorId: string,
+  containerId: string,
+): string {
+  return `${trimSlash(workDir)}/meta/slaves/${agentId}/frameworks/${frameworkId}/executors/${executorId}/runs/${containerId}`;
 }
 
 /** The virtual path `/files` serves a run's sandbox under, as Mesos attaches it. */
 export function virtualSandboxPath(frameworkId: string, executorId: string, run = 'latest'): string {
   return `/frameworks/${frameworkId}/executors/${executorId}/runs/${run}`;
+}
+
+function trimSlash(path: string): string {
+  return path.endsWith('/') && path.length > 1 ? path.slice(0, -1) : path;
 }
