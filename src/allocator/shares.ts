@@ -1,0 +1,155 @@
+/**
+ * The two levels of the DRF: roles by the share of all they hold, then frameworks within each
+ * role. Keeps quantities and order only; who competes is the allocator's call.
+ */
+import { assert } from '../base/index.js';
+import { DrfSorter, type Quantities } from './sorter.js';
+
+export function addQuantities(into: Map<string, number>, quantities: Quantities, sign: 1 | -1): void {
+  for (const [name, milli] of quantities) {
+    const sum = (into.get(name) ?? 0) + sign * milli;
+    if (sum === 0) into.delete(name);
+    else into.set(name, sum);
+  }
+}
+
+export class Shares {
+  /** Level one: roles; a role is active while one of its frameworks competes. */
+  private readonly roleSorter: DrfSorter;
+  /** Level two: per role, the frameworks subscribed to it or still holding resources in it. */
+  private readonly frameworkSorters = new Map<string, DrfSorter>();
+  private readonly total = new Map<string, number>();
+  private totalChanged = false;
+
+  constructor(private readonly excluded: ReadonlySet<string>) {
+    this.roleSorter = new DrfSorter(excluded);
+  }
+
+  /** Cluster total of each scalar in thousandths; shares are measured against it. */
+  addToTotal(quantities: Quantities, sign: 1 | -1): void {
+    addQuantities(this.total, quantities, sign);
+    this.totalChanged = true;
+  }
+
+  totalQuantities(): Quantities {
+    return this.total;
+  }
+
+  /** Competing roles, lowest share first. A live view: do not hold it across an allocation. */
+  roleOrder(): readonly string[] {
+    this.flushTotal();
+    return this.roleSorter.sort();
+  }
+
+  /** Competing frameworks of a role, lowest share first; same caveat. */
+  frameworkOrder(role: string): readonly string[] {
+    return this.sorter(role).sort();
+  }
+
+  has(frameworkId: string, role: string): boolean {
+    return this.frameworkSorters.get(role)?.has(frameworkId) === true;
+  }
+
+  /** Adds the framework to the role if need be, and sets whether it competes for offers there. */
+  setCompeting(frameworkId: string, role: string, competing: boolean): void {
+    let sorter = this.frameworkSorters.get(role);
+    if (sorter === undefined) {
+      sorter = new DrfSorter(this.excluded);
+      sorter.updateTotal(this.total);
+      this.frameworkSorters.set(role, sorter);
+      this.roleSorter.add(role);
+    }
+    if (!sorter.has(frameworkId)) sorter.add(frameworkId);
+    if (competing) sorter.activate(frameworkId);
+    else sorter.deactivate(frameworkId);
+    this.syncRole(role);
+  }
+
+  /** Forgets the framework in the role once it holds nothing there (it left the role). */
+  dropIfIdle(frameworkId: string, role: string): void {
+    const sorter = this.frameworkSorters.get(role);
+    if (sorter === undefined || !sorter.has(frameworkId) || sorter.allocation(frameworkId).size > 0) return;
+    sorter.remove(frameworkId);
+    this.syncRole(role);
+  }
+
+  /** Forgets the framework everywhere; its allocations must have been unallocated first. */
+  removeFramework(frameworkId: string): void {
+    for (const [role, sorter] of [...this.frameworkSorters]) {
+      if (!sorter.has(frameworkId)) continue;
+      assert(sorter.allocation(frameworkId).size === 0, `shares: ${frameworkId} still holds resources in ${role}`);
+      sorter.remove(frameworkId);
+      this.syncRole(role);
+    }
+  }
+
+  allocated(frameworkId: string, role: string, quantities: Quantities): void {
+    this.sorter(role).allocated(frameworkId, quantities);
+    this.roleSorter.allocated(role, quantities);
+  }
+
+  unallocated(frameworkId: string, role: string, quantities: Quantities): void {
+    this.sorter(role).unallocated(frameworkId, quantities);
+    this.roleSorter.unallocated(role, quantities);
+  }
+
+  /** What the framework holds in the role, in thousandths (empty when it is not there). */
+  allocation(frameworkId: string, role: string): Quantities {
+    const sorter = this.frameworkSorters.get(role);
+    return sorter?.has(frameworkId) === true ? sorter.allocation(frameworkId) : new Map();
+  }
+
+  /** Roles the framework is in, competing or not. */
+  rolesOf(frameworkId: string): string[] {
+    return [...this.frameworkSorters].filter(([, sorter]) => sorter.has(frameworkId)).map(([role]) => role);
+  }
+
+  frameworkShare(frameworkId: string, role: string): number {
+    this.flushTotal();
+    const sorter = this.frameworkSorters.get(role);
+    return sorter?.has(frameworkId) === true ? sorter.share(frameworkId) : 0;
+  }
+
+  roleShare(role: string): number {
+    this.flushTotal();
+    return this.roleSorter.has(role) ? this.roleSorter.share(role) : 0;
+  }
+
+  /** Max over scalars of held / total, for quantities summed by the caller. */
+  dominantShare(quantities: Quantities): number {
+    let dominant = 0;
+    for (const [name, milli] of quantities) {
+      const total = this.total.get(name) ?? 0;
+      if (total > 0 && !this.excluded.has(name)) dominant = Math.max(dominant, milli / total);
+    }
+    return dominant;
+  }
+
+  private sorter(role: string): DrfSorter {
+    const sorter = this.frameworkSorters.get(role);
+    assert(sorter !== undefined, `shares: unknown role ${role}`);
+    return sorter;
+  }
+
+  /** Totals change with every agent added; sorters re-sort once, at the next look. */
+  private flushTotal(): void {
+    if (!this.totalChanged) return;
+    this.roleSorter.updateTotal(this.total);
+    for (const sorter of this.frameworkSorters.values()) sorter.updateTotal(this.total);
+    this.totalChanged = false;
+  }
+
+  /** A role is in the order while one of its frameworks competes; it is forgotten when it has none. */
+  private syncRole(role: string): void {
+    const sorter = this.frameworkSorters.get(role)!;
+    if (sorter.size() === 0) {
+      assert(this.roleSorter.allocation(role).size === 0, `shares: role ${role} has no frameworks but holds resources`);
+      this.frameworkSorters.delete(role);
+      this.roleSorter.remove(role);
+    } else if (sorter.activeCount() > 0) {
+      this.roleSorter.activate(role);
+    } else {
+      this.roleSorter.deactivate(role);
+    }
+  }
+}
