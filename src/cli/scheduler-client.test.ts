@@ -83,6 +83,25 @@ describe('SchedulerClient', () => {
     expect(seen).toEqual(['SUBSCRIBED', 'HEARTBEAT', 'RESCIND']);
   });
 
+  it('hands events that came with SUBSCRIBED, before any listener, to the first listener', async () => {
+    const offers = { type: 'OFFERS', offers: { offers: [] } };
+    const fake = await fakeMaster((res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Mesos-Stream-Id': 's' });
+      // One write: both records reach the client in the same chunk.
+      res.write(Buffer.concat([encodeRecord(JSON.stringify(SUBSCRIBED)), encodeRecord(JSON.stringify(offers))]));
+    });
+    cleanup.push(fake.close);
+    const client = await SchedulerClient.subscribe({ master: fake.master, frameworkInfo });
+    cleanup.push(() => client.close());
+    await new Promise((r) => setTimeout(r, 50));
+    const first: string[] = [];
+    const second: string[] = [];
+    client.on((e) => first.push(e.type));
+    client.on((e) => second.push(e.type));
+    expect(first).toEqual(['SUBSCRIBED', 'OFFERS']);
+    expect(second).toEqual([]);
+  });
+
   it('acknowledges only updates that carry a uuid', async () => {
     const fake = await fakeMaster((res) => openStream(res));
     cleanup.push(fake.close);

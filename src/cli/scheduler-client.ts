@@ -72,6 +72,8 @@ export function postSchedulerRaw(
 export class SchedulerClient implements AsyncIterable<SchedulerEvent> {
   readonly endpoint: string;
   private readonly listeners = new Set<EventListener>();
+  /** Events that came before any listener (e.g. OFFERS in the same chunk as SUBSCRIBED). */
+  private beforeFirstListener: SchedulerEvent[] | undefined = [];
   private readonly queue: SchedulerEvent[] = [];
   private waiting: ((r: IteratorResult<SchedulerEvent>) => void) | undefined;
   private iterated = false;
@@ -158,17 +160,24 @@ export class SchedulerClient implements AsyncIterable<SchedulerEvent> {
     const intervalS = event.subscribed.heartbeat_interval_seconds || 15;
     const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? (options.missedHeartbeats ?? 5) * intervalS * 1000;
     const client = new SchedulerClient(options.master, stream, streamId, event.subscribed, heartbeatTimeoutMs);
-    if (options.onEvent !== undefined) client.listeners.add(options.onEvent);
     client.deliver(event);
+    if (options.onEvent !== undefined) client.on(options.onEvent);
     void client.pump(iterator);
     return client;
   }
 
   // ----- events ------------------------------------------------------------------------
 
-  /** Adds a listener for every later event; returns a function that removes it. */
+  /**
+   * Adds a listener for every later event; returns a function that removes it. The first
+   * listener ever added (here or as `onEvent`) first gets, synchronously, every event that
+   * arrived before it, SUBSCRIBED included: an offer sent together with SUBSCRIBED is not lost.
+   */
   on(listener: EventListener): () => void {
     this.listeners.add(listener);
+    const early = this.beforeFirstListener;
+    this.beforeFirstListener = undefined;
+    for (const event of early ?? []) listener(event);
     return () => this.listeners.delete(listener);
   }
 
@@ -237,6 +246,7 @@ export class SchedulerClient implements AsyncIterable<SchedulerEvent> {
   private deliver(event: SchedulerEvent): void {
     this.eventCount++;
     this.lastEventAtMs = Date.now();
+    if (this.beforeFirstListener !== undefined) this.beforeFirstListener.push(event);
     for (const listener of [...this.listeners]) listener(event);
     if (this.waiting !== undefined) {
       const resolve = this.waiting;
