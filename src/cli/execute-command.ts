@@ -68,7 +68,11 @@ export function executeCommand(): Command {
         .argParser(parseBool('--shell'))
         .default(true),
     )
-    .option('--resources <resources>', 'resources the task needs', parseResourcesFlag, parseResourcesFlag('cpus:1;mem:128'))
+    .addOption(
+      new Option('--resources <resources>', 'resources the task needs')
+        .argParser(parseResourcesFlag)
+        .default(parseResourcesFlag('cpus:1;mem:128'), '"cpus:1;mem:128"'),
+    )
     .option('--env <json>', 'environment, JSON {"NAME":"value"} or a file holding it', parseEnvFlag)
     .option('--role <role>', 'role to subscribe with', '*')
     .addOption(
@@ -78,7 +82,6 @@ export function executeCommand(): Command {
       '--framework-capabilities <caps>',
       'extra framework capabilities, comma separated or JSON {"capabilities":[{"type":...}]}',
       parseCapabilitiesFlag,
-      [],
     )
     .addOption(
       new Option('--partition-aware [bool]', 'subscribe with the PARTITION_AWARE capability')
@@ -89,11 +92,15 @@ export function executeCommand(): Command {
     .option('--task <json>', 'a TaskInfo as JSON or a file holding it (agent_id may be empty)', (t: string) =>
       readJsonFlag('--task', t),
     )
-    .option(
-      '--offer-timeout <duration>',
-      'give up (and say why) when no offer holds the task this long',
-      parseDuration('--offer_timeout'),
-      60_000,
+    .addOption(
+      new Option('--offer-timeout <duration>', 'give up (and say why) when no offer holds the task this long')
+        .argParser(parseDuration('--offer_timeout'))
+        .default(60_000, '60secs'),
+    )
+    .addOption(
+      new Option('--connect-timeout <duration>', 'how long to keep trying to reach the master')
+        .argParser(parseDuration('--connect_timeout'))
+        .default(10_000, '10secs'),
     )
     .addHelpText(
       'after',
@@ -382,22 +389,26 @@ function explainNoFit(options: ExecuteOptions, wanted: Resource[], offers: Offer
   return lines.join('\n');
 }
 
-/** Commander's parsed options -> ExecuteOptions. */
-export function executeOptionsFrom(opts: Record<string, unknown>): ExecuteOptions {
+/**
+ * Commander's parsed options -> ExecuteOptions. Without an explicit --name, a --task's own
+ * name names the framework too.
+ */
+export function executeOptionsFrom(opts: Record<string, unknown>, nameGiven: boolean): ExecuteOptions {
+  const taskName = (opts['task'] as { name?: unknown } | undefined)?.name;
   return {
     master: opts['master'] as string,
-    name: opts['name'] as string,
+    name: !nameGiven && typeof taskName === 'string' && taskName !== '' ? taskName : (opts['name'] as string),
     command: opts['command'] as string | undefined,
     shell: opts['shell'] as boolean,
     resources: opts['resources'] as Resource[],
     env: opts['env'] as Record<string, string> | undefined,
     role: opts['role'] as string,
     checkpoint: opts['checkpoint'] as boolean,
-    frameworkCapabilities: opts['frameworkCapabilities'] as string[],
+    frameworkCapabilities: (opts['frameworkCapabilities'] as string[] | undefined) ?? [],
     partitionAware: opts['partitionAware'] as boolean,
     killAfterMs: opts['killAfter'] as number | undefined,
     task: opts['task'],
     offerTimeoutMs: opts['offerTimeout'] as number,
-    connectTimeoutMs: 10_000,
+    connectTimeoutMs: opts['connectTimeout'] as number,
   };
 }

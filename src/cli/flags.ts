@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Help, InvalidArgumentError, Option } from 'commander';
-import { parseDurationMs } from '../base/index.js';
+import { AgoraError, parseDurationMs } from '../base/index.js';
 
 /**
  * Rewrites argv (without node and script) so commander sees one spelling: Mesos's underscores
@@ -72,7 +72,8 @@ export function applyEnvFlags(command: Command, env: NodeJS.ProcessEnv = process
         try {
           value = option.parseArg(raw, undefined);
         } catch (err) {
-          throw new InvalidArgumentError(`${prefix}${envName}: ${(err as Error).message}`);
+          // Not a commander error: commander has not printed it, so main must.
+          throw new AgoraError('AGORA_ERR_VALIDATION', `${prefix}${envName}: ${(err as Error).message}`);
         }
       }
       command.setOptionValueWithSource(key, value, 'env');
