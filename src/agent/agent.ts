@@ -203,8 +203,7 @@ export class Agent {
 
   /** The runs directory of the newest run of an executor, for `/files` virtual paths. */
   private runsDirectory(frameworkId: string, executorId: string): string | undefined {
-    const framework = this.core.frameworks.get(frameworkId) ?? this.core.completedFrameworks.findLast((f) => f.id === frameworkId);
-    const executor = framework?.executors.get(executorId) ?? framework?.completedExecutors.findLast((e) => e.id === executorId);
-    return executor?.directory.slice(0, executor.directory.lastIndexOf('/'));
+    const directory = this.core.books.latestExecutor(frameworkId, executorId)?.directory;
+    return directory?.slice(0, directory.lastIndexOf('/'));
   }
 }

@@ -207,6 +207,18 @@ describe('AgentCore: killing', () => {
     expect(h.takeForwarded().map((s) => s.state)).not.toContain('TASK_KILLING');
   });
 
+  it('lets a second kill shorten the grace period, never extend it', () => {
+    const containerId = run(aTask('t1'));
+    h.send({ kind: 'containerLaunched', containerId, pid: 1 });
+    h.send({ kind: 'killTask', frameworkId: 'f1', taskId: 't1', killPolicy: { grace_period: { nanoseconds: 10e9 } } });
+    h.clock.advanceMs(1_000);
+    h.send({ kind: 'killTask', frameworkId: 'f1', taskId: 't1', killPolicy: { grace_period: { nanoseconds: 60e9 } } });
+    expect(h.timerAt('killEscalation')).toBe(10_000);
+    h.send({ kind: 'killTask', frameworkId: 'f1', taskId: 't1', killPolicy: { grace_period: { nanoseconds: 1e9 } } });
+    expect(h.timerAt('killEscalation')).toBe(2_000);
+    expect(h.signals()).toEqual(['SIGTERM']); // Still one SIGTERM.
+  });
+
   it('kills a task whose kill arrives during launch as soon as it exists, without RUNNING', () => {
     const containerId = run(aTask('t1'));
     h.send({ kind: 'killTask', frameworkId: 'f1', taskId: 't1' });

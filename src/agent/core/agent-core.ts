@@ -2,31 +2,15 @@
  * The agent core: a deterministic state machine over frameworks, command executors and tasks.
  * Inputs in, effects out, synchronously; time and ids are injected, the shell does all I/O.
  */
-import {
-  type FrameworkInfo,
-  hasCapability,
-  isTerminalState,
-  type KillPolicy,
-  type TaskInfo,
-  type TaskReport,
-  type TaskState,
-  type TaskStatus,
-  type TaskStatusReason,
-  type TaskStatusSource,
-} from '../../api/index.js';
+import { type FrameworkInfo, hasCapability, isTerminalState, type KillPolicy, type TaskInfo, type TaskReport } from '../../api/index.js';
 import { assert, assertNever, type Clock, type IdSource, uuidToBase64 } from '../../base/index.js';
-import { DEFAULT_KILL_GRACE_PERIOD_MS, type KillCause, planCommandTask, terminalStatusFor } from './command-executor.js';
+import { type KillCause, planCommandTask, terminalStatusFor } from './command-executor.js';
 import type { AgentEffect, AgentInput, ContainerExit } from './effects.js';
+import { AgentBooks } from './books.js';
+import { gracePeriodMs, requestKill, startKill } from './kill.js';
 import { executorRunPath, metaRunPath } from './paths.js';
-import {
-  type AgentCounters,
-  type ExecutorEntry,
-  type FrameworkEntry,
-  MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK,
-  MAX_COMPLETED_FRAMEWORKS,
-  newCounters,
-  pushBounded,
-} from './state.js';
+import { type AgentCounters, type ExecutorEntry, type FrameworkEntry, newCounters } from './state.js';
+import { countStatus, newTaskStatus, type StatusFields } from './status.js';
 import { type StatusUpdateEffect, StatusUpdateManager } from './status-update-manager.js';
 
 export interface AgentCoreConfig {
@@ -43,18 +27,10 @@ export interface AgentCoreDeps {
   config: AgentCoreConfig;
 }
 
-interface StatusFields {
-  state: TaskState;
-  source: TaskStatusSource;
-  reason?: TaskStatusReason;
-  message?: string;
-}
-
 export class AgentCore {
-  readonly frameworks = new Map<string, FrameworkEntry>();
-  readonly completedFrameworks: FrameworkEntry[] = [];
+  /** Frameworks, executors and tasks; read by the HTTP views, written only here. */
+  readonly books = new AgentBooks();
   readonly counters: AgentCounters = newCounters();
-  private readonly byContainer = new Map<string, ExecutorEntry>();
   private readonly updates: StatusUpdateManager;
   private effects: AgentEffect[] = [];
   private agentIdValue: string | undefined;
@@ -62,6 +38,14 @@ export class AgentCore {
 
   constructor(private readonly deps: AgentCoreDeps) {
     this.updates = new StatusUpdateManager(deps.clock);
+  }
+
+  get frameworks(): ReadonlyMap<string, FrameworkEntry> {
+    return this.books.frameworks;
+  }
+
+  get completedFrameworks(): readonly FrameworkEntry[] {
+    return this.books.completedFrameworks;
   }
 
   get agentId(): string | undefined {
@@ -148,25 +132,15 @@ export class AgentCore {
 
   /** Containers not yet known to have exited. */
   liveContainerCount(): number {
-    return [...this.byContainer.values()].filter((e) => e.phase === 'launching' || e.phase === 'running').length;
+    return this.books.liveContainerCount();
   }
 
   private onRunTask(frameworkId: string, info: FrameworkInfo, task: TaskInfo): void {
     const taskId = task.task_id.value;
-    let framework = this.frameworks.get(frameworkId);
-    if (framework?.terminating) return this.log('warn', `Ignoring task ${taskId}: framework ${frameworkId} is shutting down`);
-    if (framework?.executors.has(taskId)) return this.log('warn', `Ignoring task ${taskId} of framework ${frameworkId}: already running`);
-    if (framework === undefined) {
-      framework = this.takeBackCompleted(frameworkId) ?? {
-        id: frameworkId,
-        info,
-        executors: new Map(),
-        completedExecutors: [],
-        terminating: false,
-      };
-      this.frameworks.set(frameworkId, framework);
-    }
-    framework.info = info;
+    const known = this.frameworks.get(frameworkId);
+    if (known?.terminating) return this.log('warn', `Ignoring task ${taskId}: framework ${frameworkId} is shutting down`);
+    if (known?.executors.has(taskId)) return this.log('warn', `Ignoring task ${taskId} of framework ${frameworkId}: already running`);
+    const framework = this.books.frameworkFor(frameworkId, info);
     const agentId = this.agentIdValue ?? task.agent_id.value;
     const containerId = this.deps.ids.uuid();
     const directory = executorRunPath(this.deps.config.workDir, agentId, frameworkId, taskId, containerId);
@@ -179,8 +153,7 @@ export class AgentCore {
       launchedAtMs: this.deps.clock.monotonicMs(),
       phase: 'none',
     };
-    framework.executors.set(taskId, executor);
-    this.byContainer.set(containerId, executor);
+    this.books.addExecutor(framework, executor);
 
     const plan = planCommandTask(task, {
       agentId,
@@ -218,7 +191,7 @@ export class AgentCore {
     if (executor.kill === undefined && hasCapability(framework!.info, 'TASK_KILLING_STATE')) {
       this.sendStatus(executor, { state: 'TASK_KILLING', source: 'SOURCE_EXECUTOR' });
     }
-    this.killContainer(executor, 'killTask', graceMs(policy ?? executor.task.info.kill_policy));
+    this.killContainer(executor, 'killTask', gracePeriodMs(policy ?? executor.task.info.kill_policy));
   }
 
   /**
@@ -244,7 +217,7 @@ export class AgentCore {
       return this.log('info', `Ignoring acknowledgement ${uuid} for task ${taskId} of framework ${frameworkId}: ${outcome.reason}`);
     }
     this.emitUpdates(outcome.effects);
-    const executor = this.frameworks.get(frameworkId)?.executors.get(taskId);
+    const executor = this.books.executor(frameworkId, taskId);
     if (executor !== undefined && isTerminalState(outcome.status.state)) this.completeExecutorIfDone(executor);
   }
 
@@ -259,18 +232,21 @@ export class AgentCore {
   /** Kills every live container of `framework` with the shorter of its kill grace and the shutdown grace. */
   private shutdownExecutors(framework: FrameworkEntry): void {
     for (const executor of [...framework.executors.values()]) {
-      const grace = Math.min(graceMs(executor.task.info.kill_policy), this.deps.config.executorShutdownGracePeriodMs);
+      const grace = Math.min(gracePeriodMs(executor.task.info.kill_policy), this.deps.config.executorShutdownGracePeriodMs);
       this.killContainer(executor, 'shutdown', grace);
       this.completeExecutorIfDone(executor);
     }
   }
 
   private onContainerLaunched(containerId: string, pid: number): void {
-    const executor = this.byContainer.get(containerId);
+    const executor = this.books.executorOfContainer(containerId);
     if (executor === undefined || executor.phase !== 'launching') return;
     executor.phase = 'running';
     executor.pid = pid;
-    if (executor.kill !== undefined) return this.signalTerm(executor); // Killed while launching.
+    if (executor.kill !== undefined) {
+      this.effects.push(...startKill(executor, this.deps.clock.monotonicMs())); // Killed while launching.
+      return;
+    }
     this.sendStatus(executor, { state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR' });
     const max = executor.task.info.max_completion_time;
     if (max !== undefined) {
@@ -280,7 +256,7 @@ export class AgentCore {
   }
 
   private onContainerLaunchFailed(containerId: string, message: string): void {
-    const executor = this.byContainer.get(containerId);
+    const executor = this.books.executorOfContainer(containerId);
     if (executor === undefined || executor.phase !== 'launching') return;
     executor.phase = 'exited';
     this.counters.containerLaunchErrors++;
@@ -298,7 +274,7 @@ export class AgentCore {
   }
 
   private onContainerExited(containerId: string, exit: ContainerExit): void {
-    const executor = this.byContainer.get(containerId);
+    const executor = this.books.executorOfContainer(containerId);
     if (executor === undefined || executor.phase === 'exited') return;
     assert(executor.phase === 'running', `container ${containerId} exited while ${executor.phase}`);
     executor.phase = 'exited';
@@ -312,41 +288,17 @@ export class AgentCore {
 
   private onTimerFired({ timer }: Extract<AgentInput, { kind: 'timerFired' }>): void {
     if (timer.kind === 'statusUpdateRetry') return this.emitUpdates(this.updates.retry(timer));
-    const executor = this.byContainer.get(timer.containerId);
+    const executor = this.books.executorOfContainer(timer.containerId);
     if (executor === undefined || executor.phase !== 'running') return;
     if (timer.kind === 'killEscalation') {
       this.effects.push({ kind: 'signalContainer', containerId: timer.containerId, signal: 'SIGKILL' });
     } else {
-      this.killContainer(executor, 'maxCompletion', graceMs(executor.task.info.kill_policy));
+      this.killContainer(executor, 'maxCompletion', gracePeriodMs(executor.task.info.kill_policy));
     }
   }
 
-  /** SIGTERM now, SIGKILL after `grace`. A later request may shorten the grace, never extend it. */
-  private killContainer(executor: ExecutorEntry, cause: KillCause, grace: number): void {
-    if (executor.phase === 'exited' || executor.phase === 'none') return;
-    if (executor.kill === undefined) {
-      executor.kill = { cause, graceMs: grace };
-      if (executor.phase === 'running') this.signalTerm(executor);
-      return;
-    }
-    const atMs = this.deps.clock.monotonicMs() + grace;
-    if (executor.kill.escalateAtMs !== undefined && atMs < executor.kill.escalateAtMs) {
-      executor.kill.escalateAtMs = atMs;
-      this.effects.push({ kind: 'startTimer', timer: { kind: 'killEscalation', containerId: executor.containerId }, atMs });
-    } else if (executor.kill.escalateAtMs === undefined) {
-      executor.kill.graceMs = Math.min(executor.kill.graceMs, grace);
-    }
-  }
-
-  private signalTerm(executor: ExecutorEntry): void {
-    const kill = executor.kill!;
-    kill.escalateAtMs = this.deps.clock.monotonicMs() + kill.graceMs;
-    this.effects.push({ kind: 'signalContainer', containerId: executor.containerId, signal: 'SIGTERM' });
-    this.effects.push({
-      kind: 'startTimer',
-      timer: { kind: 'killEscalation', containerId: executor.containerId },
-      atMs: kill.escalateAtMs,
-    });
+  private killContainer(executor: ExecutorEntry, cause: KillCause, graceMs: number): void {
+    this.effects.push(...requestKill(executor, cause, graceMs, this.deps.clock.monotonicMs()));
   }
 
   /**
@@ -362,21 +314,7 @@ export class AgentCore {
       if (!isTerminalState(executor.task.state)) return;
       if (this.updates.pendingCount(framework.id, executor.id) > 0) return;
     }
-    framework.executors.delete(executor.id);
-    this.byContainer.delete(executor.containerId);
-    pushBounded(framework.completedExecutors, executor, MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK);
-    if (framework.executors.size === 0) {
-      this.frameworks.delete(framework.id);
-      pushBounded(this.completedFrameworks, framework, MAX_COMPLETED_FRAMEWORKS);
-    }
-  }
-
-  private takeBackCompleted(frameworkId: string): FrameworkEntry | undefined {
-    const index = this.completedFrameworks.findIndex((f) => f.id === frameworkId);
-    if (index < 0) return undefined;
-    const [framework] = this.completedFrameworks.splice(index, 1);
-    framework!.terminating = false;
-    return framework;
+    this.books.retire(executor);
   }
 
   private sendStatus(executor: ExecutorEntry, fields: StatusFields): void {
@@ -385,44 +323,20 @@ export class AgentCore {
 
   /** Creates an update with a fresh uuid, records it, and queues it unless its framework is gone. */
   private sendStatusFor(frameworkId: string, taskId: string, executor: ExecutorEntry | undefined, fields: StatusFields): void {
-    const status: TaskStatus = {
-      task_id: { value: taskId },
-      state: fields.state,
-      source: fields.source,
-      ...(fields.reason === undefined ? {} : { reason: fields.reason }),
-      ...(fields.message === undefined ? {} : { message: fields.message }),
-      ...(this.agentIdValue === undefined ? {} : { agent_id: { value: this.agentIdValue } }),
-      ...(executor === undefined
-        ? {}
-        : {
-            executor_id: { value: executor.id },
-            container_status: {
-              container_id: { value: executor.containerId },
-              // Host networking: the task is reachable at the agent's address, as Mesos reports it.
-              network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: this.deps.config.ip }] }],
-              ...(executor.pid === undefined ? {} : { executor_pid: executor.pid }),
-            },
-          }),
-      timestamp: this.deps.clock.realtimeMs() / 1000,
+    const status = newTaskStatus(taskId, executor, fields, {
+      agentId: this.agentIdValue,
+      ip: this.deps.config.ip,
+      nowSecs: this.deps.clock.realtimeMs() / 1000,
       uuid: uuidToBase64(this.deps.ids.uuid()),
-    };
+    });
     if (executor !== undefined) {
       assert(!isTerminalState(executor.task.state), `task ${taskId}: ${fields.state} after ${executor.task.state}`);
       executor.task.state = fields.state;
       executor.task.statuses.push(status);
     }
-    this.count(fields.state);
+    countStatus(this.counters, fields.state);
     if (this.frameworks.get(frameworkId)?.terminating) return;
     this.emitUpdates(this.updates.update(frameworkId, status));
-  }
-
-  private count(state: TaskState): void {
-    this.counters.validStatusUpdates++;
-    if (state === 'TASK_FINISHED') this.counters.tasksFinished++;
-    else if (state === 'TASK_FAILED') this.counters.tasksFailed++;
-    else if (state === 'TASK_KILLED') this.counters.tasksKilled++;
-    else if (state === 'TASK_LOST' || state === 'TASK_DROPPED') this.counters.tasksLost++;
-    else if (state === 'TASK_GONE') this.counters.tasksGone++;
   }
 
   /** Status update manager effects, with `forward` turned into a STATUS_UPDATE carrying the latest state. */
@@ -432,7 +346,7 @@ export class AgentCore {
         this.effects.push(effect);
         continue;
       }
-      const task = this.frameworks.get(effect.frameworkId)?.executors.get(effect.status.task_id.value)?.task;
+      const task = this.books.executor(effect.frameworkId, effect.status.task_id.value)?.task;
       this.effects.push({
         kind: 'forwardStatus',
         frameworkId: effect.frameworkId,
@@ -445,9 +359,4 @@ export class AgentCore {
   private log(level: 'info' | 'warn', message: string): void {
     this.effects.push({ kind: 'log', level, message });
   }
-}
-
-function graceMs(policy: KillPolicy | undefined): number {
-  const ns = policy?.grace_period?.nanoseconds;
-  return ns === undefined ? DEFAULT_KILL_GRACE_PERIOD_MS : Math.max(0, ns / 1e6);
 }

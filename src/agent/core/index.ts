@@ -3,6 +3,8 @@
  * no timers, no ambient time: the shell (src/agent/runtime.ts) drives it.
  */
 export { AgentCore, type AgentCoreConfig, type AgentCoreDeps } from './agent-core.js';
+export { AgentBooks } from './books.js';
+export { gracePeriodMs } from './kill.js';
 export {
   DEFAULT_KILL_GRACE_PERIOD_MS,
   HOST_DEFAULT_PATH,
