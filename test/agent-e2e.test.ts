@@ -218,6 +218,9 @@ describe('agent, alone against a fake master', () => {
     const health = await request(`${agent.url}/health`, undefined);
     expect([health.status, health.text]).toEqual([200, '']);
     expect(((await getJson('/flags')).flags as Record<string, string>).executor_shutdown_grace_period).toBe('300ms');
+
+    master.send({ type: 'PING' });
+    await until(() => master.calls.some((c) => c.type === 'PONG' && c.agent_id.value === 'M1-S0'));
   });
 
   it('runs a command task through STARTING, RUNNING, FINISHED, one update in flight at a time', async () => {
@@ -319,6 +322,21 @@ describe('agent, alone against a fake master', () => {
     expect(master.calls.map((c) => c.type)).toContain('UNSUBSCRIBE');
     for (const pid of taskPids) expect(alive(pid)).toBe(false);
     await expect(request(`${agent.url}/health`, undefined)).rejects.toThrow();
+  });
+
+  it('stops when the master tells it to shut down, killing its tasks', async () => {
+    runTask('t9', { value: 'sleep 30' });
+    await ackThrough('t9', 2);
+    master.send({ type: 'SHUTDOWN', shutdown: { message: 'agent removed' } });
+    await until(async () => {
+      try {
+        await request(`${agent.url}/health`, undefined);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    for (const pid of taskPids) expect(alive(pid)).toBe(false);
   });
 });
 
