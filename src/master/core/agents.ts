@@ -22,6 +22,8 @@ export function subscribeAgent(
   const total = Resources.tryFromWire(subscribe.agent_info.resources ?? []);
   if ('error' in total) return new AgoraError('AGORA_ERR_VALIDATION', `'agent_info.resources' are invalid: ${total.error}`);
   const requestedId = subscribe.agent_info.id?.value;
+  const unfit = checkReportedTasksFit(total, subscribe.tasks ?? []);
+  if (unfit !== undefined) return unfit;
   const streamId = ctx.ids.uuid();
   if (requestedId !== undefined && ctx.state.goneAgents.has(requestedId)) {
     ctx.emit({
@@ -40,7 +42,11 @@ export function subscribeAgent(
     }
   }
   const existing = requestedId === undefined ? undefined : ctx.state.agents.get(requestedId);
-  if (existing !== undefined) detach(ctx, existing);
+  if (existing !== undefined) {
+    // Its allocator entry is rebuilt below, so nothing may stay offered from the old one.
+    detach(ctx, existing);
+    rescindOffers(ctx, existing);
+  }
   const agent: AgentRecord = existing ?? {
     id: requestedId ?? `${ctx.masterId}-S${ctx.state.nextAgentNumber++}`,
     info: subscribe.agent_info,
@@ -92,6 +98,25 @@ export function subscribeAgent(
   return { streamId };
 }
 
+/** An agent's running tasks must fit in the resources it offers now, or the books cannot balance. */
+function checkReportedTasksFit(total: Resources, reports: TaskReport[]): AgoraError | undefined {
+  let used = Resources.empty();
+  for (const report of reports) {
+    if (isTerminalState(report.state)) continue;
+    const resources = Resources.tryFromWire(report.task.resources ?? []);
+    if ('error' in resources) {
+      return new AgoraError('AGORA_ERR_VALIDATION', `task ${report.task.task_id.value} has invalid resources: ${resources.error}`);
+    }
+    used = used.add(resources.unallocated());
+  }
+  if (total.unallocated().contains(used)) return undefined;
+  return new AgoraError(
+    'AGORA_ERR_VALIDATION',
+    `the agent's resources ${total.unallocated().toString()} cannot hold its running tasks (${used.toString()}); ` +
+      'restart it with --resources that include what its tasks use, or stop those tasks first',
+  );
+}
+
 /** Drops an agent's old stream before it is replaced by a new one. */
 function detach(ctx: MasterContext, agent: AgentRecord): void {
   if (agent.connection === undefined) return;
@@ -137,8 +162,7 @@ function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports:
     framework.unreachableTasks.delete(taskId);
     let task = framework.tasks.get(taskId);
     if (task === undefined) {
-      const parsed = Resources.tryFromWire(report.task.resources ?? []);
-      const resources = 'error' in parsed ? Resources.empty() : parsed;
+      const resources = Resources.fromWire(report.task.resources ?? []); // Checked by checkReportedTasksFit.
       task = {
         info: report.task,
         frameworkId,

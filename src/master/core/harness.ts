@@ -114,11 +114,12 @@ export class MasterHarness {
     this.agentEvents.set(connection, []);
     const parsed = Resources.parse(resources);
     assert(!('error' in parsed), `bad resources: ${resources}`);
+    const { agent_info: info, ...rest } = extra;
     const outcome = this.core.subscribeAgent(connection, {
-      agent_info: { hostname: `host${this.nextConnection}`, resources: parsed.toWire(), ...extra.agent_info },
+      agent_info: { hostname: `host${this.nextConnection}`, resources: parsed.toWire(), ...info },
       endpoint: { ip: '127.0.0.1', port: 5051 + this.nextConnection },
       version: 'test',
-      ...extra,
+      ...rest,
     });
     this.drain();
     assert('streamId' in outcome, `agent subscribe refused: ${(outcome as Error).message}`);

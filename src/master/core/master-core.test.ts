@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgoraError } from '../../base/index.js';
+import { Resources } from '../../resources/index.js';
 import { HARNESS_MASTER_ID, MasterHarness } from './harness.js';
 
 describe('master core: subscribe and heartbeats', () => {
@@ -240,6 +241,46 @@ describe('master core: agents', () => {
     expect(plain.updates().at(-1)).toMatchObject({ state: 'TASK_LOST', reason: 'REASON_AGENT_REMOVED' });
     expect(aware.updates().at(-1)).toMatchObject({ state: 'TASK_UNREACHABLE', reason: 'REASON_AGENT_REMOVED' });
     expect(plain.eventsOf('FAILURE')[0]?.failure.agent_id?.value).toBe(agent.id);
+  });
+
+  it('rescinds outstanding offers when a connected agent subscribes again, and keeps its tasks', () => {
+    const h = new MasterHarness();
+    const f = h.subscribe({ checkpoint: true });
+    const agent = h.addAgent('cpus:2;mem:256');
+    h.settle();
+    const offer = f.offers()[0]!;
+    f.launch(offer, [{ id: 't', resources: 'cpus:1' }], 0);
+    agent.update(f.id, 't', 'TASK_RUNNING');
+    h.settle();
+    const stale = f.outstandingOffers()[0]!;
+    const again = h.addAgent('cpus:2;mem:256', {
+      agent_info: { hostname: 'same', id: { value: agent.id } },
+      tasks: [{ framework_id: { value: f.id }, task: h.core.state.frameworks.get(f.id)!.tasks.get('t')!.info, state: 'TASK_RUNNING' }],
+    });
+    expect(again.id).toBe(agent.id);
+    expect(f.eventsOf('RESCIND').map((e) => e.rescind.offer_id.value)).toContain(stale.id.value);
+    expect(f.call({ type: 'DECLINE', decline: { offer_ids: [stale.id] } })).toBe(202);
+    h.settle();
+    expect(h.core.state.frameworks.get(f.id)!.tasks.get('t')!.state).toBe('TASK_RUNNING');
+    expect(f.outstandingOffers()[0]?.resources.find((r) => r.name === 'cpus')?.scalar?.value).toBe(1);
+  });
+
+  it('refuses an agent whose running tasks do not fit in the resources it now offers', () => {
+    const h = new MasterHarness();
+    const f = h.subscribe({ checkpoint: true });
+    const agent = h.addAgent('cpus:2;mem:256');
+    h.settle();
+    f.launch(f.offers()[0]!, [{ id: 't', resources: 'cpus:2' }]);
+    const task = h.core.state.frameworks.get(f.id)!.tasks.get('t')!.info;
+    const outcome = h.core.subscribeAgent('again', {
+      agent_info: { hostname: 'same', id: { value: agent.id }, resources: (Resources.parse('cpus:1;mem:256') as Resources).toWire() },
+      endpoint: { ip: '127.0.0.1', port: 1 },
+      version: 'test',
+      tasks: [{ framework_id: { value: f.id }, task, state: 'TASK_RUNNING' }],
+    });
+    expect(outcome).toBeInstanceOf(AgoraError);
+    expect((outcome as AgoraError).message).toContain('cannot hold its running tasks');
+    expect(h.core.state.agents.get(agent.id)?.connection).toBe(agent.connection);
   });
 
   it('rescinds offers and ends tasks of non-checkpointing frameworks when an agent disconnects', () => {
