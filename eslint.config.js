@@ -1,5 +1,5 @@
 // Lint rules, including the layering of ARCHITECTURE.md: imports point down, master and agent
-// meet only in src/api, and cores (base, api, resources, allocator, master/core) do no I/O and
+// meet only in src/api, and cores (base, api, resources, allocator, master/core, agent/core) do no I/O and
 // read no ambient time or randomness.
 import tseslint from 'typescript-eslint';
 
@@ -63,9 +63,17 @@ export default tseslint.config(
   layer(['src/master/**/*.ts'], above.master),
   layer(['src/master/core/**/*.ts'], above.master, [noNodeModules]),
   layer(['src/agent/**/*.ts'], above.agent),
+  layer(['src/agent/core/**/*.ts'], above.agent, [noNodeModules]),
   layer(['src/cli/**/*.ts'], above.cli),
   {
-    files: ['src/base/**/*.ts', 'src/api/**/*.ts', 'src/resources/**/*.ts', 'src/allocator/**/*.ts', 'src/master/core/**/*.ts'],
+    files: [
+      'src/base/**/*.ts',
+      'src/api/**/*.ts',
+      'src/resources/**/*.ts',
+      'src/allocator/**/*.ts',
+      'src/master/core/**/*.ts',
+      'src/agent/core/**/*.ts',
+    ],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-properties': ['error', ...ambientTime],

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   AGORA_ERR_UNKNOWN_FRAMEWORK: 400,
   /** The framework is known but has no subscription stream now. */
   AGORA_ERR_NOT_SUBSCRIBED: 403,
+  /** The caller may not reach this resource (a path outside every sandbox). */
+  AGORA_ERR_FORBIDDEN: 403,
   /** A path that does not exist (files, endpoints). */
   AGORA_ERR_NOT_FOUND: 404,
   /** The endpoint exists, but not for this HTTP method. */
