@@ -6,7 +6,7 @@ import { AgoraError, assert } from '../../base/index.js';
 import { isTerminalState } from '../../api/index.js';
 import type { AgentSubscribe, FrameworkInfo, TaskReport, TaskState, TaskStatusReason } from '../../api/index.js';
 import { Resources } from '../../resources/index.js';
-import { removeOffer, requestAllocation } from './allocation.js';
+import { removeOffers, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
 import type { AgentRecord, ConnectionId, FrameworkRecord, TaskRecord } from './state.js';
 import { addTask, applyTaskState, detachTask, endTaskByMaster, masterStatus, stateFor } from './tasks.js';
@@ -255,10 +255,7 @@ export function agentDisconnected(ctx: MasterContext, connection: ConnectionId):
 }
 
 function rescindOffers(ctx: MasterContext, agent: AgentRecord): void {
-  for (const offerId of [...agent.offers]) {
-    const offer = ctx.state.offers.get(offerId);
-    if (offer !== undefined) removeOffer(ctx, offer, { rescind: true, recover: true });
-  }
+  removeOffers(ctx, agent.offers, { rescind: true, recover: true });
 }
 
 /** Lost agents: partition-aware frameworks keep their tasks as TASK_UNREACHABLE; others get TASK_LOST. */

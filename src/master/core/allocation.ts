@@ -113,3 +113,16 @@ export function removeOffer(
     ctx.count('master/offers_rescinded');
   }
 }
+
+/** Withdraws every offer in `offerIds` (a framework's or an agent's), optionally only those `which` picks. */
+export function removeOffers(
+  ctx: MasterContext,
+  offerIds: Iterable<string>,
+  options: { rescind: boolean; recover: boolean },
+  which: (offer: OfferRecord) => boolean = () => true,
+): void {
+  for (const offerId of [...offerIds]) {
+    const offer = ctx.state.offers.get(offerId);
+    if (offer !== undefined && which(offer)) removeOffer(ctx, offer, options);
+  }
+}

@@ -6,7 +6,7 @@ import { AgoraError } from '../../base/index.js';
 import { hasCapability } from '../../api/index.js';
 import type { FrameworkInfo, SchedulerCall } from '../../api/index.js';
 import { validateRole } from '../../resources/index.js';
-import { removeOffer, requestAllocation } from './allocation.js';
+import { removeOffers, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
 import type { ConnectionId, FrameworkRecord } from './state.js';
 import { endTaskByMaster } from './tasks.js';
@@ -130,10 +130,7 @@ function resubscribe(
     ctx.state.frameworkByConnection.delete(old);
     framework.connection = undefined;
   }
-  for (const offerId of [...framework.offers]) {
-    const offer = ctx.state.offers.get(offerId);
-    if (offer !== undefined) removeOffer(ctx, offer, { rescind: false, recover: true });
-  }
+  removeOffers(ctx, framework.offers, { rescind: false, recover: true });
   ctx.cancelTimer(failoverTimer(framework.id));
   // Principal, user and checkpoint cannot change; on re-subscribe such changes are ignored (facts 1.2).
   framework.info = {
@@ -170,10 +167,7 @@ export function updateFramework(ctx: MasterContext, framework: FrameworkRecord, 
   framework.info = { ...info, id: { value: framework.id } };
   framework.roles = roles;
   ctx.allocator.updateFramework(framework.id, { roles, suppressedRoles: suppressed });
-  for (const offerId of [...framework.offers]) {
-    const offer = ctx.state.offers.get(offerId);
-    if (offer !== undefined && removedRoles.includes(offer.role)) removeOffer(ctx, offer, { rescind: true, recover: true });
-  }
+  removeOffers(ctx, framework.offers, { rescind: true, recover: true }, (offer) => removedRoles.includes(offer.role));
   requestAllocation(ctx);
   return undefined;
 }
@@ -189,10 +183,7 @@ export function frameworkDisconnected(ctx: MasterContext, connection: Connection
   framework.unregisteredTimeMs = ctx.clock.realtimeMs();
   ctx.allocator.deactivateFramework(framework.id);
   ctx.cancelTimer(heartbeatTimer(framework.id));
-  for (const offerId of [...framework.offers]) {
-    const offer = ctx.state.offers.get(offerId);
-    if (offer !== undefined) removeOffer(ctx, offer, { rescind: false, recover: true });
-  }
+  removeOffers(ctx, framework.offers, { rescind: false, recover: true });
   const timeoutMs = (framework.info.failover_timeout ?? 0) * 1000;
   if (timeoutMs <= 0) removeFramework(ctx, framework);
   else ctx.setTimer(failoverTimer(framework.id), Math.min(timeoutMs, 2 ** 31 - 1));
@@ -223,10 +214,7 @@ export function removeFramework(ctx: MasterContext, framework: FrameworkRecord):
   }
   ctx.cancelTimer(heartbeatTimer(framework.id));
   ctx.cancelTimer(failoverTimer(framework.id));
-  for (const offerId of [...framework.offers]) {
-    const offer = ctx.state.offers.get(offerId);
-    if (offer !== undefined) removeOffer(ctx, offer, { rescind: false, recover: true });
-  }
+  removeOffers(ctx, framework.offers, { rescind: false, recover: true });
   const agentsWithTasks = new Set<string>();
   for (const task of [...framework.tasks.values()]) {
     agentsWithTasks.add(task.agentId);

@@ -198,18 +198,14 @@ export function masterMetrics(core: MasterCore, master: MasterDescription, nowMs
     'master/uptime_secs': (nowMs - master.startTimeMs) / 1000,
   };
   const agents = [...state.agents.values()];
-  const connectedAgents = agents.filter((a) => a.connection !== undefined).length;
-  metrics['master/slaves_active'] = connectedAgents;
-  metrics['master/slaves_connected'] = connectedAgents;
-  metrics['master/slaves_inactive'] = agents.length - connectedAgents;
-  metrics['master/slaves_disconnected'] = agents.length - connectedAgents;
-  metrics['master/slaves_unreachable'] = state.unreachableAgents.size;
   const frameworks = [...state.frameworks.values()];
-  const connectedFrameworks = frameworks.filter((f) => f.connection !== undefined).length;
-  metrics['master/frameworks_active'] = connectedFrameworks;
-  metrics['master/frameworks_connected'] = connectedFrameworks;
-  metrics['master/frameworks_inactive'] = frameworks.length - connectedFrameworks;
-  metrics['master/frameworks_disconnected'] = frameworks.length - connectedFrameworks;
+  // Without deactivation (draining, maintenance) yet, active means connected.
+  for (const [prefix, list] of [['master/slaves', agents], ['master/frameworks', frameworks]] as const) {
+    const connected = list.filter((x) => x.connection !== undefined).length;
+    metrics[`${prefix}_active`] = metrics[`${prefix}_connected`] = connected;
+    metrics[`${prefix}_inactive`] = metrics[`${prefix}_disconnected`] = list.length - connected;
+  }
+  metrics['master/slaves_unreachable'] = state.unreachableAgents.size;
   metrics['master/outstanding_offers'] = state.offers.size;
 
   const gauges: Partial<Record<TaskState, number>> = {};
