@@ -3,7 +3,16 @@
  * with the task's exit status, explains an offer that never fits, and tears its framework down.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, masterState, runCli, startCluster, stopCluster, waitUntil } from './support/cluster.js';
+import {
+  type Cluster,
+  masterState,
+  processesUnder,
+  runCli,
+  spawnCli,
+  startCluster,
+  stopCluster,
+  waitUntil,
+} from './support/cluster.js';
 
 let cluster: Cluster | undefined;
 
@@ -54,8 +63,22 @@ describe('agora execute', () => {
       'execute', '--master', cluster!.master, '--name', 'sleepy', '--command', 'sleep 60', '--kill_after', '500ms', ...small,
     ]);
     expect(r.stdout).toMatch(/Received status update TASK_KILLED for task 'sleepy'/);
-    // 128 + SIGTERM when the message names the signal, else 1 (never the success of a finished task).
-    expect([1, 143]).toContain(r.code);
+    // "Command terminated with signal Terminated": 128 + SIGTERM, as a shell would report it.
+    expect(r.stdout).toMatch(/message: 'Command terminated with signal Terminated'/);
+    expect(r.code).toBe(143);
+  });
+
+  it('kills the task on Ctrl-C (SIGINT), waits for TASK_KILLED and exits', async () => {
+    const child = spawnCli(['execute', '--master', cluster!.master, '--name', 'interrupted', '--command', 'sleep 60', ...small]);
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    await waitUntil(() => /TASK_RUNNING for task 'interrupted'/.test(stdout), 15_000, 'TASK_RUNNING from agora execute');
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(stdout).toMatch(/Received status update TASK_KILLED for task 'interrupted'/);
+    expect(code).toBe(143);
+    expect(processesUnder(cluster!.workDir).filter((p) => p.cmdline.includes('sleep 60'))).toEqual([]);
   });
 
   it('says why when no offer can hold the task, and exits 1', async () => {
@@ -77,7 +100,7 @@ describe('agora execute', () => {
     );
     const state = await masterState(cluster!);
     expect(state.completed_frameworks.map((f) => f.name)).toEqual(
-      expect.arrayContaining(['hello', 'three', 'from-json', 'sleepy', 'huge']),
+      expect.arrayContaining(['hello', 'three', 'from-json', 'sleepy', 'interrupted', 'huge']),
     );
   });
 

@@ -43,7 +43,9 @@ export interface Cluster {
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, fromSource = false): ChildProcess {
   if (!fromSource && !existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does it)`);
   const entry = fromSource ? ['--import', 'tsx', join(REPO, 'src', 'cli', 'main.ts')] : [CLI];
-  return spawn(process.execPath, [...entry, ...args], {
+  // e.g. AGORA_CLI_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the daemon.
+  const nodeArgs = (process.env['AGORA_CLI_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  return spawn(process.execPath, [...nodeArgs, ...entry, ...args], {
     cwd: REPO,
     env: { ...process.env, AGORA_LOG_LEVEL: process.env['AGORA_LOG_LEVEL'] ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
