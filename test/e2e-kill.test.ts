@@ -49,6 +49,8 @@ describe('killing tasks', () => {
   it('lets a task that ignores SIGTERM run for its grace period, then SIGKILLs its whole group', async () => {
     // `trap '' TERM` is inherited by `sleep`, so only SIGKILL ends either of them.
     const pid = await runUntilRunning('stubborn', "trap '' TERM; sleep 120", 1500);
+    // The leftover-process check used below (and by stopCluster) does see the task's processes.
+    expect(sandboxProcesses('stubborn').map((p) => p.pid)).toContain(pid);
     const started = Date.now();
     await fw.client.kill('stubborn');
     const killed = await fw.waitForTerminal('stubborn', 15_000);
