@@ -97,9 +97,21 @@ function describeErrno(err: NodeJS.ErrnoException): string {
 
 /** Waits until no live process is left in group `pgid` (Linux /proc; elsewhere returns at once). */
 async function waitForGroupExit(pgid: number): Promise<void> {
+  // The common case, a group with no process left, costs one syscall; /proc is scanned only
+  // while something (perhaps just an unreaped zombie) is still in the group.
+  if (!groupExists(pgid)) return;
   const deadline = Date.now() + GROUP_EXIT_WAIT_MS;
-  while (Date.now() < deadline && liveGroupMembers(pgid) > 0) {
+  while (Date.now() < deadline && groupExists(pgid) && liveGroupMembers(pgid) > 0) {
     await new Promise((resolve) => setTimeout(resolve, GROUP_POLL_MS));
+  }
+}
+
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
