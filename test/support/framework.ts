@@ -4,6 +4,7 @@
  * acknowledges updates the way a well-behaved framework does.
  */
 import os from 'node:os';
+import { isTerminalState } from '../../src/api/index.js';
 import type { FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus } from '../../src/api/index.js';
 import { SchedulerClient, type SubscribeOptions } from '../../src/cli/scheduler-client.js';
 import { parseResourceSpec, shortfall } from '../../src/cli/resources-spec.js';
@@ -154,7 +155,7 @@ export class TestFramework {
   /** The first terminal status of `taskId`. */
   waitForTerminal(taskId: string, timeoutMs = 15_000): Promise<TaskStatus> {
     return this.until(
-      () => this.statuses.get(taskId)?.find((s) => TERMINAL.has(s.state)),
+      () => this.statuses.get(taskId)?.find((s) => isTerminalState(s.state)),
       timeoutMs,
       `a terminal state for task ${taskId}`,
     );
@@ -178,17 +179,6 @@ export class TestFramework {
     this.client.close();
   }
 }
-
-const TERMINAL = new Set<TaskState>([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_ERROR',
-  'TASK_LOST',
-  'TASK_DROPPED',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-]);
 
 /** A command task with a small shape; agent_id is set from the offer at launch. */
 export function commandTask(
