@@ -5,3 +5,4 @@ export * from './duration.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './prng.js';
+export * from './min-heap.js';
