@@ -43,7 +43,9 @@ const above = {
   containerizer: ['master', 'agent', 'executor', 'cli', 'main', 'sim'],
   master: ['agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
   agent: ['master', 'allocator', 'executor', 'cli', 'main', 'sim'],
-  cli: ['master', 'agent', 'allocator', 'containerizer', 'executor', 'sim'],
+  cli: ['master', 'agent', 'allocator', 'containerizer', 'executor'],
+  // The simulator drives cores only (master/core, allocator), never shells.
+  sim: ['agent', 'containerizer', 'executor', 'cli', 'main', 'http', 'master/http', 'master/registry'],
 };
 
 export default tseslint.config(
@@ -65,6 +67,10 @@ export default tseslint.config(
   layer(['src/agent/**/*.ts'], above.agent),
   layer(['src/agent/core/**/*.ts'], above.agent, [noNodeModules]),
   layer(['src/cli/**/*.ts'], above.cli),
+  layer(['src/sim/**/*.ts'], above.sim, [
+    noNodeModules,
+    { group: ['**/master/index.js', '**/master/runtime.js'], message: 'The simulator drives master/core, not the shell.' },
+  ]),
   {
     files: [
       'src/base/**/*.ts',
@@ -73,6 +79,7 @@ export default tseslint.config(
       'src/allocator/**/*.ts',
       'src/master/core/**/*.ts',
       'src/agent/core/**/*.ts',
+      'src/sim/**/*.ts',
     ],
     ignores: ['**/*.test.ts'],
     rules: {

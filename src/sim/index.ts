@@ -1,0 +1,7 @@
+/** The simulator: hollow agents and synthetic frameworks driving the real master core in virtual time. */
+export { Simulation, SIM_MASTER_ID } from './simulation.js';
+export type { SimHooks } from './simulation.js';
+export { Scenario, parseScenario } from './scenario.js';
+export type { ScenarioInput } from './scenario.js';
+export { summarize } from './report.js';
+export type { SimSummary } from './report.js';
