@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `agora` command: master, agent, local and execute. Flags are read as Mesos spells them
+ * The `agora` command: master, agent, local, execute and sim. Flags are read as Mesos spells them
  * (see flags.ts); every failure reaches the user as one line `agora <cmd>: <what and the fix>`.
  */
 import { Command, CommanderError } from 'commander';
@@ -11,6 +11,7 @@ import { executeCommand, executeOptionsFrom, runExecute } from './execute-comman
 import { ENV_NOTE, FLAG_SPELLING_NOTE, applyEnvFlags, mesosHelp, normalizeArgv } from './flags.js';
 import { localCommand } from './local-command.js';
 import { masterCommand } from './master-command.js';
+import { simCommand } from './sim-command.js';
 
 function buildProgram(): Command {
   const program = new Command('agora')
@@ -35,15 +36,16 @@ function buildProgram(): Command {
       process.exitCode = await runExecute(executeOptionsFrom(opts, nameGiven));
     });
 
-  for (const command of [...daemons, execute]) {
-    const name = command.name();
+  const sim = simCommand();
+  for (const command of [...daemons, execute, sim, ...sim.commands]) {
+    const name = command.parent === null ? command.name() : `${command.parent.name()} ${command.name()}`;
     command
       .helpOption('-h, --help', 'show help')
       .configureHelp(mesosHelp())
       .exitOverride()
       .showHelpAfterError(`(see agora ${name} --help)`)
       .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, `agora ${name}: `)) });
-    program.addCommand(command);
+    if (command.parent === null) program.addCommand(command);
   }
   return program;
 }
