@@ -22,7 +22,7 @@ export function subscribeAgent(
   const total = Resources.tryFromWire(subscribe.agent_info.resources ?? []);
   if ('error' in total) return new AgoraError('AGORA_ERR_VALIDATION', `'agent_info.resources' are invalid: ${total.error}`);
   const requestedId = subscribe.agent_info.id?.value;
-  const unfit = checkReportedTasksFit(total, subscribe.tasks ?? []);
+  const unfit = checkReportedTasksFit(ctx, total, subscribe.tasks ?? []);
   if (unfit !== undefined) return unfit;
   const streamId = ctx.ids.uuid();
   if (requestedId !== undefined && ctx.state.goneAgents.has(requestedId)) {
@@ -99,11 +99,13 @@ export function subscribeAgent(
 }
 
 /** An agent's running tasks must fit in the resources it offers now, or the books cannot balance. */
-function checkReportedTasksFit(total: Resources, reports: TaskReport[]): AgoraError | undefined {
+function checkReportedTasksFit(ctx: MasterContext, total: Resources, reports: TaskReport[]): AgoraError | undefined {
   let used = Resources.empty();
   for (const report of reports) {
     if (isTerminalState(report.state)) continue;
-    const resources = Resources.tryFromWire(report.task.resources ?? []);
+    // A task the master knows keeps the resources the master placed it with.
+    const known = ctx.state.frameworks.get(report.framework_id.value)?.tasks.get(report.task.task_id.value);
+    const resources = known?.resources ?? Resources.tryFromWire(report.task.resources ?? []);
     if ('error' in resources) {
       return new AgoraError('AGORA_ERR_VALIDATION', `task ${report.task.task_id.value} has invalid resources: ${resources.error}`);
     }

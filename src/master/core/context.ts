@@ -3,7 +3,8 @@
  * allocator, the configuration, counters, and the queue of effects for the shell.
  */
 import type { Clock, IdSource } from '../../base/index.js';
-import type { AgentEvent, MasterInfo, SchedulerEvent } from '../../api/index.js';
+import type { AgentEvent, MasterInfo, Resource, SchedulerEvent } from '../../api/index.js';
+import { Resources } from '../../resources/index.js';
 import type { Allocator } from '../../allocator/index.js';
 import type { Effect, TimerName } from './effects.js';
 import type { AgentRecord, FrameworkRecord } from './state.js';
@@ -35,6 +36,8 @@ export const DEFAULT_CORE_CONFIG: Omit<MasterCoreConfig, 'masterInfo'> = {
   maxCompletedTasksPerFramework: 1_000,
 };
 
+const INTERNED_MAX = 4096;
+
 export class MasterContext {
   readonly state = new MasterState();
   readonly counters = new Map<string, number>();
@@ -58,7 +61,6 @@ export class MasterContext {
   sendToFramework(framework: FrameworkRecord, event: SchedulerEvent): boolean {
     if (framework.connection === undefined) return false;
     this.effects.push({ kind: 'frameworkEvent', connection: framework.connection, event });
-    this.count(`master/frameworks/events/${event.type}`);
     return true;
   }
 
@@ -79,6 +81,25 @@ export class MasterContext {
   cancelTimer(name: TimerName): void {
     this.effects.push({ kind: 'cancelTimer', name });
   }
+
+  /**
+   * Task resources decoded once per distinct wire form: most tasks of a framework share a shape,
+   * and each running task then holds one shared immutable value instead of its own copy. The
+   * table is bounded; when full it starts over (unique port ranges would otherwise grow it).
+   */
+  internResources(wire: readonly Resource[]): Resources | { error: string } {
+    const key = JSON.stringify(wire);
+    const known = this.interned.get(key);
+    if (known !== undefined) return known;
+    const decoded = Resources.tryFromWire(wire);
+    if (!('error' in decoded)) {
+      if (this.interned.size >= INTERNED_MAX) this.interned.clear();
+      this.interned.set(key, decoded);
+    }
+    return decoded;
+  }
+
+  private readonly interned = new Map<string, Resources>();
 
   nowSeconds(): number {
     return this.clock.realtimeMs() / 1000;

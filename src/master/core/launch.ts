@@ -91,10 +91,11 @@ function applyOperation(
   switch (operation.type) {
     case 'LAUNCH': {
       const seen = new Set<string>();
+      const launch = { remaining, available: remaining.unallocated() };
       for (const task of operation.launch?.task_infos ?? []) {
-        remaining = launchTask(ctx, framework, agent, role, remaining, task, seen, operation.id !== undefined);
+        launchTask(ctx, framework, agent, role, launch, task, seen, operation.id !== undefined);
       }
-      return remaining;
+      return launch.remaining;
     }
     case 'LAUNCH_GROUP':
       for (const task of operation.launch_group?.task_group.tasks ?? []) {
@@ -120,25 +121,32 @@ function applyOperation(
   }
 }
 
+/** What is left of the offers while an ACCEPT's tasks are placed, with and without allocation_info. */
+interface LaunchBudget {
+  remaining: Resources;
+  available: Resources;
+}
+
 function launchTask(
   ctx: MasterContext,
   framework: FrameworkRecord,
   agent: AgentRecord,
   role: string,
-  remaining: Resources,
+  budget: LaunchBudget,
   task: TaskInfo,
   seen: Set<string>,
   hasOperationId: boolean,
-): Resources {
+): void {
   const taskId = task.task_id.value;
-  const checked = checkTask(framework, agent, remaining.unallocated(), task, seen, hasOperationId);
+  const checked = checkTask(ctx, framework, agent, budget.available, task, seen, hasOperationId);
   seen.add(taskId);
   if (typeof checked === 'string') {
     dropTask(ctx, framework, task, 'TASK_ERROR', 'REASON_TASK_INVALID', checked);
-    return remaining;
+    return;
   }
   const resources = checked.allocatedTo(role);
-  const info: TaskInfo = { ...task, resources: resources.toWire() };
+  // The record keeps resources once, as a value; the wire form is rebuilt when it is needed.
+  const { resources: _wire, ...info } = task;
   const record: TaskRecord = {
     info,
     frameworkId: framework.id,
@@ -152,14 +160,16 @@ function launchTask(
   addTask(ctx, record);
   ctx.sendToAgent(agent, {
     type: 'RUN_TASK',
-    run_task: { framework_id: { value: framework.id }, framework_info: framework.info, task: info },
+    run_task: { framework_id: { value: framework.id }, framework_info: framework.info, task: { ...info, resources: resources.toWire() } },
   });
   ctx.count('master/messages_launch_tasks');
-  return remaining.subtract(resources);
+  budget.remaining = budget.remaining.subtract(resources);
+  budget.available = budget.available.subtract(checked);
 }
 
 /** Returns the task's resources when it may launch, or the reason it may not. */
 function checkTask(
+  ctx: MasterContext,
   framework: FrameworkRecord,
   agent: AgentRecord,
   available: Resources,
@@ -182,7 +192,7 @@ function checkTask(
   if (grace !== undefined && grace < 0) return "Task's 'kill_policy.grace_period' must not be negative";
   const maxCompletion = task.max_completion_time?.nanoseconds;
   if (maxCompletion !== undefined && maxCompletion < 0) return "Task's 'max_completion_time' must not be negative";
-  const resources = Resources.tryFromWire(task.resources ?? []);
+  const resources = ctx.internResources(task.resources ?? []);
   if ('error' in resources) return `Task's resources are invalid: ${resources.error}`;
   if (resources.isEmpty()) return 'Task uses no resources; give it at least some cpus or mem';
   const gpus = resources.scalar('gpus');

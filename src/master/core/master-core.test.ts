@@ -255,7 +255,7 @@ describe('master core: agents', () => {
     const stale = f.outstandingOffers()[0]!;
     const again = h.addAgent('cpus:2;mem:256', {
       agent_info: { hostname: 'same', id: { value: agent.id } },
-      tasks: [{ framework_id: { value: f.id }, task: h.core.state.frameworks.get(f.id)!.tasks.get('t')!.info, state: 'TASK_RUNNING' }],
+      tasks: [{ framework_id: { value: f.id }, task: { ...h.core.state.frameworks.get(f.id)!.tasks.get('t')!.info, resources: [] }, state: 'TASK_RUNNING' }],
     });
     expect(again.id).toBe(agent.id);
     expect(f.eventsOf('RESCIND').map((e) => e.rescind.offer_id.value)).toContain(stale.id.value);
@@ -271,7 +271,8 @@ describe('master core: agents', () => {
     const agent = h.addAgent('cpus:2;mem:256');
     h.settle();
     f.launch(f.offers()[0]!, [{ id: 't', resources: 'cpus:2' }]);
-    const task = h.core.state.frameworks.get(f.id)!.tasks.get('t')!.info;
+    const record = h.core.state.frameworks.get(f.id)!.tasks.get('t')!;
+    const task = { ...record.info, resources: record.resources.toWire() };
     const outcome = h.core.subscribeAgent('again', {
       agent_info: { hostname: 'same', id: { value: agent.id }, resources: (Resources.parse('cpus:1;mem:256') as Resources).toWire() },
       endpoint: { ip: '127.0.0.1', port: 1 },

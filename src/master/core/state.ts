@@ -51,8 +51,12 @@ export interface UnreachableAgent {
   sinceMs: number;
 }
 
+/** The part of a status the master keeps per task for /state and reconciliation. */
+export type StatusRecord = Pick<TaskStatus, 'state' | 'timestamp' | 'healthy' | 'labels' | 'container_status' | 'unreachable_time'>;
+
 export interface TaskRecord {
-  info: TaskInfo;
+  /** As launched, without `resources`: those are kept once, in `resources`. */
+  info: Omit<TaskInfo, 'resources'>;
   frameworkId: string;
   agentId: string;
   role: string;
@@ -62,7 +66,7 @@ export interface TaskRecord {
   /** The state of the newest update forwarded to the framework, and its uuid. */
   statusUpdateState?: TaskState;
   statusUpdateUuid?: string;
-  statuses: TaskStatus[];
+  statuses: StatusRecord[];
   /** Set once the terminal state was reached, so resources are recovered exactly once. */
   resourcesRecovered: boolean;
 }

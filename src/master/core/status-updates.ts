@@ -2,7 +2,7 @@
  * Status updates flowing through the master: from agents (forwarded to the framework with
  * their uuid), acknowledgements back (forwarded to the agent), and KILL requests.
  */
-import { AgoraError, base64ToUuid } from '../../base/index.js';
+import { AgoraError } from '../../base/index.js';
 import { isTerminalState } from '../../api/index.js';
 import type { AgentStatusUpdate, SchedulerCall } from '../../api/index.js';
 import type { MasterContext } from './context.js';
@@ -32,12 +32,15 @@ export function onAgentStatusUpdate(ctx: MasterContext, agent: AgentRecord, upda
   ctx.sendToFramework(framework, { type: 'UPDATE', update: { status } });
 }
 
+/** Base64 of exactly 16 bytes: 22 characters and padding. */
+const UUID_BASE64 = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+
 export function acknowledge(
   ctx: MasterContext,
   framework: FrameworkRecord,
   call: NonNullable<SchedulerCall['acknowledge']>,
 ): AgoraError | undefined {
-  if (base64ToUuid(call.uuid) === undefined) {
+  if (!UUID_BASE64.test(call.uuid)) {
     return new AgoraError('AGORA_ERR_VALIDATION', "'acknowledge.uuid' is not a valid UUID (base64 of 16 bytes)");
   }
   ctx.count('master/messages_status_update_acknowledgement');

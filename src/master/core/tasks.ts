@@ -7,7 +7,7 @@ import { hasCapability, isTerminalState } from '../../api/index.js';
 import type { TaskState, TaskStatus, TaskStatusReason } from '../../api/index.js';
 import { requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
-import type { FrameworkRecord, TaskRecord } from './state.js';
+import type { FrameworkRecord, StatusRecord, TaskRecord } from './state.js';
 
 /** A status the master itself produces: no uuid, so frameworks never acknowledge it. */
 export function masterStatus(
@@ -57,7 +57,7 @@ export function addTask(ctx: MasterContext, task: TaskRecord): void {
 export function applyTaskState(ctx: MasterContext, task: TaskRecord, status: TaskStatus, latestState: TaskState): void {
   const wasTerminal = isTerminalState(task.state);
   task.state = latestState;
-  task.statuses.push(status);
+  task.statuses.push(statusRecord(status));
   if (!wasTerminal && isTerminalState(latestState)) {
     ctx.count(`master/${latestState.toLowerCase()}`.replace('master/task_', 'master/tasks_'));
     const source = (status.source ?? 'SOURCE_AGENT').toLowerCase();
@@ -121,4 +121,15 @@ export function endTaskByMaster(
 /** The state reconciliation reports for a task: the latest forwarded if any, else the latest known. */
 export function reconciledState(task: TaskRecord): TaskState {
   return task.statusUpdateState ?? task.state;
+}
+
+/** Keeps what /state and reconciliation read, and drops the rest (uuid, message, data, source). */
+function statusRecord(status: TaskStatus): StatusRecord {
+  const record: StatusRecord = { state: status.state };
+  if (status.timestamp !== undefined) record.timestamp = status.timestamp;
+  if (status.healthy !== undefined) record.healthy = status.healthy;
+  if (status.labels !== undefined) record.labels = status.labels;
+  if (status.container_status !== undefined) record.container_status = status.container_status;
+  if (status.unreachable_time !== undefined) record.unreachable_time = status.unreachable_time;
+  return record;
 }
