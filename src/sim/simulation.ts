@@ -20,8 +20,8 @@ export const SIM_MASTER_ID = '5a5a5a5a-0000-4000-8000-000000000000';
 export interface SimHooks {
   /** Wall-clock milliseconds, for timing the core (the simulation itself never reads it). */
   wallMs?: () => number;
-  /** Called with the wall time of each allocation pass the core ran. */
-  onAllocation?: (wallMs: number) => void;
+  /** Called with the wall time of each allocation pass the core ran, and its timer (batch or prompt). */
+  onAllocation?: (wallMs: number, timer: string) => void;
 }
 
 export class Simulation {
@@ -174,7 +174,7 @@ export class Simulation {
             this.timerVersions.delete(effect.name);
             const started = this.hooks.wallMs?.();
             this.core.timerFired(effect.name);
-            if (started !== undefined && effect.name.startsWith('allocation:')) this.hooks.onAllocation?.(this.hooks.wallMs!() - started);
+            if (started !== undefined && effect.name.startsWith('allocation:')) this.hooks.onAllocation?.(this.hooks.wallMs!() - started, effect.name);
             this.drain();
           });
           break;

@@ -1,0 +1,153 @@
+/**
+ * Scale benchmark of the master core (issue 7): for 1k..20k hollow agents with 100 frameworks
+ * over 20 roles, in one process and virtual time, it measures
+ *   - the allocation cycle (wall ms per batch pass, median and p99) once the cluster is busy,
+ *   - task launches per wall second sustained while the cluster fills, and offers per second,
+ *   - launch latency ACCEPT -> TASK_RUNNING in simulated time (zero network delay),
+ *   - master heap per agent and per running task (the core alone, fed directly).
+ * Prints a table and writes bench/results/scale.json.
+ *
+ *   node --expose-gc --import tsx bench/scale.ts [--agents 1000,5000,10000,20000] [--frameworks 100] [--roles 20]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ManualClock, Prng, SequentialIds } from '../src/base/index.js';
+import { Allocator } from '../src/allocator/index.js';
+import { DEFAULT_CORE_CONFIG, MasterCore } from '../src/master/core/index.js';
+import { Resources } from '../src/resources/index.js';
+import { Simulation, parseScenario } from '../src/sim/index.js';
+
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '1000,5000,10000,20000' },
+    frameworks: { type: 'string', default: '100' },
+    roles: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '30' },
+  },
+});
+const agentCounts = values.agents!.split(',').map(Number);
+const frameworkCount = Number(values.frameworks);
+const roleCount = Number(values.roles);
+const simSeconds = Number(values.seconds);
+const AGENT = 'cpus:32;mem:131072;disk:1000000;ports:[31000-32000]';
+const TASK = 'cpus:1;mem:1024';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+function heapMb(): number {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** The busy cluster: frameworks keep ~10 tasks per agent running; short tasks keep offers flowing. */
+function runSimulation(agents: number) {
+  const perFramework = Math.ceil((agents * 10) / frameworkCount);
+  const frameworks = Array.from({ length: roleCount }, (_, r) => ({
+    name: `fw-r${r}`,
+    count: Math.ceil(frameworkCount / roleCount),
+    roles: [`role${r}`],
+    workload: { kind: 'batch' as const, tasks: perFramework * 4, resources: TASK, durationSeconds: { min: 5, max: 15 } },
+  }));
+  const allocationMs: number[] = [];
+  const sim = new Simulation(
+    parseScenario({ name: `scale-${agents}`, seed: 7, durationSeconds: simSeconds, agents: [{ count: agents, resources: AGENT }], frameworks, checkInvariants: false, taskStartMs: { min: 1, max: 5 } }),
+    { wallMs: () => performance.now(), onAllocation: (ms, timer) => timer === 'allocation:batch' && allocationMs.push(ms) },
+  );
+  const started = performance.now();
+  let firstFullMs: number | undefined;
+  const target = agents * 10;
+  for (let t = 100; t <= simSeconds * 1000; t += 100) {
+    sim.clock.runUntil(t);
+    if (firstFullMs === undefined && sim.frameworks.reduce((n, f) => n + f.active.size, 0) >= target * 0.95) firstFullMs = performance.now();
+  }
+  const wallMs = performance.now() - started;
+  const launched = sim.frameworks.reduce((n, f) => n + f.stats.launched, 0);
+  const latencies = sim.frameworks.flatMap((f) => f.stats.launchLatenciesMs).sort((a, b) => a - b);
+  const batchCycles = allocationMs.slice(Math.floor(allocationMs.length / 4)).sort((a, b) => a - b);
+  return {
+    launched,
+    launchesPerSec: (launched / wallMs) * 1000,
+    offersPerSec: ((sim.core.counters.get('master/offers_sent') ?? 0) / wallMs) * 1000,
+    wallSeconds: wallMs / 1000,
+    secondsToFill: firstFullMs === undefined ? NaN : (firstFullMs - started) / 1000,
+    cycleMsP50: percentile(batchCycles, 0.5),
+    cycleMsP99: percentile(batchCycles, 0.99),
+    latencyMsP50: percentile(latencies, 0.5),
+    latencyMsP99: percentile(latencies, 0.99),
+  };
+}
+
+/** Heap of the master core alone: agents registered, then tasks launched and running. */
+function measureHeap(agents: number, tasksPerAgent: number) {
+  const clock = new ManualClock();
+  const core = new MasterCore({
+    clock,
+    ids: new SequentialIds(1),
+    allocator: new Allocator({ clock, prng: new Prng(1) }),
+    config: { ...DEFAULT_CORE_CONFIG, masterInfo: { id: 'heap', ip: 0, port: 5050 } },
+  });
+  const total = (Resources.parse(AGENT) as Resources).toWire();
+  const before = heapMb();
+  const streams: string[] = [];
+  for (let i = 0; i < agents; i++) {
+    const outcome = core.subscribeAgent(`a${i}`, { agent_info: { hostname: `h${i}`, resources: total }, endpoint: { ip: '10.0.0.1', port: 10000 + i }, version: 'x' });
+    streams.push('streamId' in outcome ? outcome.streamId : '');
+    core.takeEffects();
+  }
+  const withAgents = heapMb();
+  const sub = core.subscribeFramework('f', { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'u', name: 'heap', failover_timeout: 60 } } }, undefined);
+  const streamId = 'streamId' in sub ? sub.streamId : '';
+  const frameworkId = [...core.state.frameworks.keys()][0]!;
+  core.takeEffects();
+  core.timerFired('allocation:prompt');
+  const taskResources = (Resources.parse(TASK) as Resources).toWire();
+  let launched = 0;
+  for (const effect of core.takeEffects()) {
+    if (effect.kind !== 'frameworkEvent' || effect.event.type !== 'OFFERS') continue;
+    for (const offer of effect.event.offers.offers) {
+      const task_infos = Array.from({ length: tasksPerAgent }, () => {
+        const id = `t${launched++}`;
+        return { name: id, task_id: { value: id }, agent_id: offer.agent_id, resources: taskResources, command: { value: 'sleep 1000' } };
+      });
+      core.schedulerCall({ type: 'ACCEPT', framework_id: { value: frameworkId }, accept: { offer_ids: [offer.id], operations: [{ type: 'LAUNCH', launch: { task_infos } }] } }, streamId);
+    }
+  }
+  // Every task reports RUNNING and the framework acknowledges it, as in steady state.
+  const bytes = new Uint8Array(16);
+  let n = 0;
+  for (const effect of core.takeEffects()) {
+    if (effect.kind !== 'agentEvent' || effect.event.type !== 'RUN_TASK') continue;
+    const agentId = effect.event.run_task.task.agent_id.value;
+    const agentIndex = Number(effect.connection.slice(1));
+    new DataView(bytes.buffer).setUint32(12, n++);
+    const uuid = Buffer.from(bytes).toString('base64');
+    core.agentCall({ type: 'STATUS_UPDATE', agent_id: { value: agentId }, status_update: { framework_id: { value: frameworkId }, status: { task_id: effect.event.run_task.task.task_id, state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', uuid, timestamp: 1 } } }, streams[agentIndex]);
+    core.schedulerCall({ type: 'ACKNOWLEDGE', framework_id: { value: frameworkId }, acknowledge: { agent_id: { value: agentId }, task_id: effect.event.run_task.task.task_id, uuid } }, streamId);
+  }
+  core.takeEffects();
+  const withTasks = heapMb();
+  const running = [...core.state.frameworks.values()][0]!.tasks.size;
+  return { kibPerAgent: ((withAgents - before) * 1024) / agents, kibPerTask: ((withTasks - withAgents) * 1024) / running, running, keep: core };
+}
+
+const rows = [];
+for (const agents of agentCounts) {
+  const heap = measureHeap(agents, 10);
+  const sim = runSimulation(agents);
+  rows.push({ agents, frameworks: frameworkCount, roles: roleCount, ...sim, kibPerAgent: heap.kibPerAgent, kibPerTask: heap.kibPerTask, heapTasks: heap.running });
+  const r = rows.at(-1)!;
+  console.log(
+    `${String(agents).padStart(6)} agents: cycle p50 ${r.cycleMsP50.toFixed(1)} ms p99 ${r.cycleMsP99.toFixed(1)} ms | ` +
+      `launches ${r.launchesPerSec.toFixed(0)}/s offers ${r.offersPerSec.toFixed(0)}/s (fill ${r.secondsToFill.toFixed(1)} s wall) | ` +
+      `launch latency p50 ${r.latencyMsP50.toFixed(1)} ms p99 ${r.latencyMsP99.toFixed(1)} ms | heap ${r.kibPerAgent.toFixed(2)} KiB/agent ${r.kibPerTask.toFixed(2)} KiB/task`,
+  );
+}
+if (gc === undefined) console.log('(run with node --expose-gc for exact heap figures)');
+console.log('goals at 10,000 agents: cycle <= 50 ms; >= 10,000 launches/s; <= 4 KiB/agent; <= 1.5 KiB/running task');
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/scale.json', JSON.stringify({ node: process.version, date: new Date().toISOString(), rows }, null, 2));
+console.log('wrote bench/results/scale.json');
