@@ -32,7 +32,9 @@ export class AgentRuntime {
   constructor(
     readonly core: AgentCore,
     private readonly deps: { clock: Clock; containerizer: Containerizer; logger: Logger },
-  ) {}
+  ) {
+    deps.containerizer.onLimitation((containerId, limitation) => this.dispatch({ kind: 'containerLimitation', containerId, limitation }));
+  }
 
   /** Where STATUS_UPDATE calls go (the master link); set once the link exists. */
   setForwarder(forwarder: StatusForwarder): void {
@@ -58,6 +60,11 @@ export class AgentRuntime {
   /** Pids of running containers, for tests and diagnostics. */
   containerPids(): number[] {
     return [...this.containers.values()].map((c) => c.pid);
+  }
+
+  /** The running containers, for `/monitor/statistics` and GET_CONTAINERS. */
+  runningContainers(): Container[] {
+    return [...this.containers.values()];
   }
 
   private apply(effect: AgentEffect): void {
@@ -95,6 +102,8 @@ export class AgentRuntime {
           directory: launch.directory,
           command: launch.command,
           env: launch.env,
+          resources: launch.resources,
+          ...(launch.container === undefined ? {} : { containerInfo: launch.container }),
           ...(launch.user === undefined ? {} : { user: launch.user }),
         });
       } catch (err) {
@@ -105,14 +114,25 @@ export class AgentRuntime {
       }
       this.containers.set(containerId, container);
       log.info({ pid: container.pid, user: container.user, directory: container.directory }, 'container launched');
-      this.dispatch({ kind: 'containerLaunched', containerId, pid: container.pid });
+      const { networkInfos } = container;
+      this.dispatch({ kind: 'containerLaunched', containerId, pid: container.pid, ...(networkInfos === undefined ? {} : { networkInfos }) });
       // Best effort: without it only a crash of the agent itself could leave this task behind.
       await checkpointPid(launch.metaDirectory, container.pid).catch((err: Error) => log.warn({ error: err.message }, 'cannot checkpoint the pid'));
       const exit = await container.wait();
       this.containers.delete(containerId);
       await removeRunCheckpoint(launch.metaDirectory).catch(() => undefined);
       log.info({ exit }, 'container exited');
-      this.dispatch({ kind: 'containerExited', containerId, exit: { ...exit, description: describeExit(exit) } });
+      const { code, signal, limitation } = exit;
+      this.dispatch({
+        kind: 'containerExited',
+        containerId,
+        exit: {
+          description: describeExit(exit),
+          ...(code === undefined ? {} : { code }),
+          ...(signal === undefined ? {} : { signal }),
+          ...(limitation === undefined ? {} : { limitation }),
+        },
+      });
     })();
     this.lifecycles.add(lifecycle);
     void lifecycle.finally(() => this.lifecycles.delete(lifecycle));

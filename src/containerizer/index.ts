@@ -1,15 +1,23 @@
 /**
  * The containerizer's entry file: the only module other subsystems import from here.
- * Containers are launched through a Launcher; the posix launcher is the one there is today.
+ * Containers are launched through a Launcher (posix, or oci with crun/runc); isolators
+ * (images, volumes, CNI networks) plug in through the Isolator interface.
  */
-export { Containerizer, type Container, type ContainerConfig } from './containerizer.js';
+export { Containerizer, type Container, type ContainerConfig, type ContainerizerOptions, type LimitationListener } from './containerizer.js';
+export { applyPatch, type ContainerRequest, type Isolator, type LaunchPatch } from './isolator.js';
+export { DEFAULT_DISK_WATCH_INTERVAL_MS, diskUsageBytes } from './isolators/disk/du.js';
 export {
   describeExit,
   LaunchError,
+  SANDBOX_PATH_IN_IMAGE,
+  type ContainerLimitation,
   type ContainerProcess,
+  type ContainerResources,
   type ExitStatus,
   type LaunchSpec,
   type Launcher,
+  type OciMount,
+  type ResourceStatistics,
 } from './launcher.js';
 export { PosixLauncher } from './launchers/posix.js';
 export { prepareSandbox, type SandboxFiles } from './sandbox.js';

@@ -1,7 +1,38 @@
 /**
  * The launcher seam of the containerizer: start a container's main process and supervise it.
- * Implementations (posix now, OCI/crun next) hide how; the agent sees only this interface.
+ * Implementations (posix, oci) hide how; the agent sees only this interface.
  */
+
+/**
+ * A mount in OCI runtime-spec form (config.json `mounts[]`). Volumes become these: e.g.
+ * `{ destination: '/data', type: 'bind', source: '/srv/data', options: ['rbind', 'ro'] }`.
+ */
+export interface OciMount {
+  /** Absolute path inside the container (with an image: inside its root filesystem). */
+  destination: string;
+  /** `bind`, `tmpfs`, ...; bind mounts need `rbind` or `bind` in options. */
+  type: string;
+  /** For bind mounts, the absolute host path. */
+  source: string;
+  options: string[];
+}
+
+/**
+ * Limits from the task's resources (cpus, mem, disk). An absent member is not limited. The
+ * posix launcher enforces none of them; the oci launcher turns cpus and mem into cgroup limits,
+ * and the containerizer watches disk.
+ */
+export interface ContainerResources {
+  cpus?: number;
+  memMb?: number;
+  diskMb?: number;
+}
+
+/**
+ * Where the sandbox appears inside a container that has its own root filesystem (Mesos's
+ * `--sandbox_directory`); without one the sandbox keeps its host path.
+ */
+export const SANDBOX_PATH_IN_IMAGE = '/mnt/mesos/sandbox';
 
 /** What to run. The command is already resolved: no defaults are applied by a launcher. */
 export interface LaunchSpec {
@@ -18,10 +49,53 @@ export interface LaunchSpec {
   stderrPath: string;
   /** Switch to this user before exec; absent means the agent's own user. */
   user?: { name: string; uid: number; gid: number };
+  /** Limits from the task's resources. */
+  resources?: ContainerResources;
+
+  // Isolation: only launchers with `isolates: true` (oci) honour the fields below; the
+  // containerizer refuses a spec that sets them when its launcher cannot.
+
+  /**
+   * The container's root filesystem (a directory on the host, e.g. an unpacked image; it is
+   * mounted read-only and never written). Absent: the host's own root, read-only, with a private
+   * /tmp. With a rootfs the sandbox is mounted at SANDBOX_PATH_IN_IMAGE, else at its host path.
+   */
+  rootfs?: string;
+  /**
+   * The working directory inside the container (an image's WorkingDir). Absent: the sandbox as
+   * the container sees it.
+   */
+  workingDir?: string;
+  /** Extra mounts (volumes), made after the root filesystem, /tmp and the sandbox, in order. */
+  mounts?: OciMount[];
+  /**
+   * A network namespace to join (e.g. `/var/run/netns/<name>`, set up by CNI). Absent: the
+   * host's network.
+   */
+  networkNamespacePath?: string;
+  /** The container's hostname (ContainerInfo.hostname); absent: the host's. */
+  hostname?: string;
 }
 
-/** How a container's main process ended: exactly one of the two is set. */
-export type ExitStatus = { code: number; signal?: undefined } | { code?: undefined; signal: string };
+/**
+ * A resource the container used beyond its limit, found by the launcher (memory: the OOM killer
+ * struck) or the containerizer (disk: a periodic measure). The task fails with `reason`.
+ */
+export interface ContainerLimitation {
+  reason: 'REASON_CONTAINER_LIMITATION_MEMORY' | 'REASON_CONTAINER_LIMITATION_DISK';
+  /** For the task's status, e.g. "Memory limit exceeded: Requested: 32MB Maximum Used: 32MB". */
+  message: string;
+  /** The resource over its limit, as TaskStatus.limitation names it. */
+  resource: { name: 'mem' | 'disk'; valueMb: number };
+}
+
+/**
+ * How a container's main process ended: exactly one of code and signal is set. `limitation` is
+ * set when the launcher knows the container died of one (the OOM killer).
+ */
+export type ExitStatus = ({ code: number; signal?: undefined } | { code?: undefined; signal: string }) & {
+  limitation?: ContainerLimitation;
+};
 
 export interface ContainerProcess {
   readonly pid: number;
@@ -32,11 +106,44 @@ export interface ContainerProcess {
   wait(): Promise<ExitStatus>;
   /** Sends `signal` to the whole container (its process group). Harmless once it is gone. */
   kill(signal: 'SIGTERM' | 'SIGKILL'): void;
+  /**
+   * What the container uses now (Mesos's ResourceStatistics), from its cgroups or, for posix,
+   * from /proc. Undefined once it is gone.
+   */
+  usage(): Promise<ResourceStatistics | undefined>;
+}
+
+/**
+ * Mesos's ResourceStatistics (facts 4.3), the members agora measures; absent = not measured.
+ * Times in seconds, sizes in bytes.
+ */
+export interface ResourceStatistics {
+  timestamp: number;
+  processes?: number;
+  threads?: number;
+  cpus_limit?: number;
+  cpus_user_time_secs?: number;
+  cpus_system_time_secs?: number;
+  cpus_nr_periods?: number;
+  cpus_nr_throttled?: number;
+  cpus_throttled_time_secs?: number;
+  mem_limit_bytes?: number;
+  mem_total_bytes?: number;
+  mem_rss_bytes?: number;
+  mem_anon_bytes?: number;
+  mem_file_bytes?: number;
+  mem_cache_bytes?: number;
+  mem_mapped_file_bytes?: number;
+  mem_swap_bytes?: number;
+  disk_limit_bytes?: number;
+  disk_used_bytes?: number;
 }
 
 export interface Launcher {
-  /** Which launcher this is, as Mesos's `--launcher` flag names it ("posix"). */
+  /** Which launcher this is, as agora's `--isolation` flag names it ("posix", "oci"). */
   readonly name: string;
+  /** Whether it honours LaunchSpec's isolation fields (rootfs, mounts, network namespace). */
+  readonly isolates: boolean;
   /**
    * Starts the process. Resolves once it exists; rejects with LaunchError when it could not be
    * started (missing executable, bad working directory, permission denied).

@@ -5,7 +5,7 @@
 import { type FrameworkInfo, hasCapability, isTerminalState, type KillPolicy, type TaskInfo, type TaskReport } from '../../api/index.js';
 import { assert, assertNever, type Clock, type IdSource, uuidToBase64 } from '../../base/index.js';
 import { type KillCause, planCommandTask, terminalStatusFor } from './command-executor.js';
-import type { AgentEffect, AgentInput, ContainerExit } from './effects.js';
+import type { AgentEffect, AgentInput, ContainerExit, ContainerLimitation } from './effects.js';
 import { AgentBooks } from './books.js';
 import { gracePeriodMs, requestKill, startKill } from './kill.js';
 import { executorRunPath, metaRunPath } from './paths.js';
@@ -88,7 +88,10 @@ export class AgentCore {
         for (const framework of this.frameworks.values()) this.shutdownExecutors(framework);
         break;
       case 'containerLaunched':
-        this.onContainerLaunched(input.containerId, input.pid);
+        this.onContainerLaunched(input.containerId, input.pid, input.networkInfos);
+        break;
+      case 'containerLimitation':
+        this.onContainerLimitation(input.containerId, input.limitation);
         break;
       case 'containerLaunchFailed':
         this.onContainerLaunchFailed(input.containerId, input.message);
@@ -238,11 +241,12 @@ export class AgentCore {
     }
   }
 
-  private onContainerLaunched(containerId: string, pid: number): void {
+  private onContainerLaunched(containerId: string, pid: number, networkInfos: Record<string, unknown>[] | undefined): void {
     const executor = this.books.executorOfContainer(containerId);
     if (executor === undefined || executor.phase !== 'launching') return;
     executor.phase = 'running';
     executor.pid = pid;
+    if (networkInfos !== undefined) executor.networkInfos = networkInfos;
     if (executor.kill !== undefined) {
       this.effects.push(...startKill(executor, this.deps.clock.monotonicMs())); // Killed while launching.
       return;
@@ -253,6 +257,21 @@ export class AgentCore {
       const atMs = this.deps.clock.monotonicMs() + max.nanoseconds / 1e6;
       this.effects.push({ kind: 'startTimer', timer: { kind: 'maxCompletion', containerId }, atMs });
     }
+  }
+
+  /**
+   * Mesos destroys a container that exceeds a limit at once (no grace period); its task fails
+   * with the limitation's reason when the exit arrives.
+   */
+  private onContainerLimitation(containerId: string, limitation: ContainerLimitation): void {
+    const executor = this.books.executorOfContainer(containerId);
+    if (executor === undefined || executor.phase !== 'running' || executor.limitation !== undefined) return;
+    executor.limitation = limitation;
+    this.log('warn', `Container ${containerId} of task ${executor.id}: ${limitation.message}; killing it`);
+    executor.kill ??= { cause: 'limitation', graceMs: 0 };
+    executor.kill.escalateAtMs = this.deps.clock.monotonicMs();
+    this.effects.push({ kind: 'cancelTimer', timer: { kind: 'killEscalation', containerId } });
+    this.effects.push({ kind: 'signalContainer', containerId, signal: 'SIGKILL' });
   }
 
   private onContainerLaunchFailed(containerId: string, message: string): void {
@@ -281,8 +300,10 @@ export class AgentCore {
     this.effects.push({ kind: 'cancelTimer', timer: { kind: 'killEscalation', containerId } });
     this.effects.push({ kind: 'cancelTimer', timer: { kind: 'maxCompletion', containerId } });
     const max = executor.task.info.max_completion_time;
-    const terminal = terminalStatusFor(exit, executor.kill?.cause, max === undefined ? undefined : max.nanoseconds / 1e6);
-    this.sendStatus(executor, { ...terminal, source: 'SOURCE_EXECUTOR' });
+    const maxMs = max === undefined ? undefined : max.nanoseconds / 1e6;
+    const terminal = terminalStatusFor(exit, executor.kill?.cause, maxMs, executor.limitation);
+    // As Mesos: a container destroyed for a limitation is reported by the agent, not the executor.
+    this.sendStatus(executor, { ...terminal, source: terminal.limitation === undefined ? 'SOURCE_EXECUTOR' : 'SOURCE_AGENT' });
     this.completeExecutorIfDone(executor);
   }
 

@@ -3,7 +3,8 @@
  * which terminal state its exit means. Pure; the agent core applies these, the shell runs them.
  */
 import type { FrameworkInfo, TaskInfo, TaskState, TaskStatusReason } from '../../api/index.js';
-import type { ContainerExit, ContainerLaunch } from './effects.js';
+import { Resources } from '../../resources/index.js';
+import type { ContainerExit, ContainerLaunch, ContainerLimitation, ContainerResources } from './effects.js';
 
 /** Mesos's os::host_default_path(): PATH for tasks whose environment does not set one. */
 export const HOST_DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -33,9 +34,6 @@ export function planCommandTask(task: TaskInfo, ctx: LaunchContext): ContainerLa
   }
   const command = task.command;
   if (command === undefined) return { error: 'The task has neither a command nor an executor' };
-  if (needsImage(task.container)) {
-    return { error: 'Container images need the OCI launcher, which this agent does not have yet; remove TaskInfo.container' };
-  }
   if ((command.uris ?? []).length > 0) {
     return { error: 'CommandInfo.uris (the fetcher) is not supported by this agent yet; put the files in place another way' };
   }
@@ -54,8 +52,24 @@ export function planCommandTask(task: TaskInfo, ctx: LaunchContext): ContainerLa
     metaDirectory: ctx.metaDirectory,
     command: shell ? { shell: true, value } : { shell: false, value, argv: argv.length > 0 ? argv : [value] },
     env: taskEnvironment(task, ctx),
+    resources: containerResources(task),
+    ...(task.container === undefined ? {} : { container: task.container }),
     ...userOf(task, ctx.frameworkInfo),
   };
+}
+
+/** The limits of a task's container: its cpus, mem and disk scalars; absent or zero is no limit. */
+export function containerResources(task: TaskInfo): ContainerResources {
+  const parsed = Resources.tryFromWire(task.resources ?? []);
+  if ('error' in parsed) return {};
+  const out: ContainerResources = {};
+  const cpus = parsed.scalar('cpus');
+  const memMb = parsed.scalar('mem');
+  const diskMb = parsed.scalar('disk');
+  if (cpus > 0) out.cpus = cpus;
+  if (memMb > 0) out.memMb = memMb;
+  if (diskMb > 0) out.diskMb = diskMb;
+  return out;
 }
 
 /**
@@ -89,27 +103,26 @@ function userOf(task: TaskInfo, framework: FrameworkInfo): { user?: string } {
   return user === '' ? {} : { user };
 }
 
-/** Whether an (opaque) ContainerInfo asks for something the posix launcher cannot give. */
-function needsImage(container: unknown): boolean {
-  if (typeof container !== 'object' || container === null) return false;
-  const info = container as { type?: unknown; docker?: unknown; mesos?: { image?: unknown } };
-  return info.type === 'DOCKER' || info.docker !== undefined || info.mesos?.image !== undefined;
-}
-
 function formatSecs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}secs` : `${ms}ms`;
 }
 
 /** Why the agent is killing a container; it decides the terminal state. */
-export type KillCause = 'killTask' | 'maxCompletion' | 'shutdown';
+export type KillCause = 'killTask' | 'maxCompletion' | 'shutdown' | 'limitation';
 
 /** The terminal update for a command task whose process ended (Mesos's command executor). */
 export function terminalStatusFor(
   exit: ContainerExit,
   killCause: KillCause | undefined,
   maxCompletionMs: number | undefined,
-): { state: TaskState; message: string; reason?: TaskStatusReason } {
+  limitation?: ContainerLimitation,
+): { state: TaskState; message: string; reason?: TaskStatusReason; limitation?: ContainerLimitation } {
   const message = `Command ${exit.description}`;
+  // A limit that struck first decides, unless the framework had already asked for the kill.
+  const limit = limitation ?? exit.limitation;
+  if (limit !== undefined && killCause !== 'killTask' && killCause !== 'shutdown') {
+    return { state: 'TASK_FAILED', reason: limit.reason, message: limit.message, limitation: limit };
+  }
   if (killCause === 'maxCompletion') {
     return {
       state: 'TASK_FAILED',

@@ -25,6 +25,24 @@ export interface ContainerExit {
   signal?: string;
   /** "exited with status 1", "terminated with signal Killed". */
   description: string;
+  /** Set when the container died of a limit (the OOM killer), as its launcher saw it. */
+  limitation?: ContainerLimitation;
+}
+
+/** A resource a container used beyond its limit; the task then fails with `reason` (facts 5.2). */
+export interface ContainerLimitation {
+  reason: 'REASON_CONTAINER_LIMITATION_MEMORY' | 'REASON_CONTAINER_LIMITATION_DISK';
+  /** "Memory limit exceeded: ...", "Disk usage (40MB) exceeds quota (32MB)". */
+  message: string;
+  /** The resource over its limit, for TaskStatus.limitation. */
+  resource: { name: 'mem' | 'disk'; valueMb: number };
+}
+
+/** The limits a container gets from its task's resources; an absent member is not limited. */
+export interface ContainerResources {
+  cpus?: number;
+  memMb?: number;
+  diskMb?: number;
 }
 
 export type AgentInput =
@@ -36,7 +54,10 @@ export type AgentInput =
   | { kind: 'shutdownFramework'; frameworkId: string }
   /** Kill every container: the agent is stopping or the master told it to shut down. */
   | { kind: 'shutdown' }
-  | { kind: 'containerLaunched'; containerId: string; pid: number }
+  /** `networkInfos`: the container's own addresses (CNI); absent when it shares the host's network. */
+  | { kind: 'containerLaunched'; containerId: string; pid: number; networkInfos?: Record<string, unknown>[] }
+  /** A running container used more than its limit (disk): it must die, and its task fails. */
+  | { kind: 'containerLimitation'; containerId: string; limitation: ContainerLimitation }
   | { kind: 'containerLaunchFailed'; containerId: string; message: string }
   | { kind: 'containerExited'; containerId: string; exit: ContainerExit }
   | { kind: 'timerFired'; timer: AgentTimer };
@@ -52,6 +73,9 @@ export interface ContainerLaunch {
   command: { shell: true; value: string } | { shell: false; value: string; argv: string[] };
   env: Record<string, string>;
   user?: string;
+  resources: ContainerResources;
+  /** TaskInfo.container as sent (opaque ContainerInfo), for the containerizer's isolators. */
+  container?: unknown;
 }
 
 export type AgentEffect =

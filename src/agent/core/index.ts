@@ -6,6 +6,7 @@ export { AgentCore, type AgentCoreConfig, type AgentCoreDeps } from './agent-cor
 export { AgentBooks } from './books.js';
 export { gracePeriodMs } from './kill.js';
 export {
+  containerResources,
   DEFAULT_KILL_GRACE_PERIOD_MS,
   HOST_DEFAULT_PATH,
   planCommandTask,
@@ -13,7 +14,16 @@ export {
   terminalStatusFor,
   type KillCause,
 } from './command-executor.js';
-export { timerKey, type AgentEffect, type AgentInput, type AgentTimer, type ContainerExit, type ContainerLaunch } from './effects.js';
+export {
+  timerKey,
+  type AgentEffect,
+  type AgentInput,
+  type AgentTimer,
+  type ContainerExit,
+  type ContainerLaunch,
+  type ContainerLimitation,
+  type ContainerResources,
+} from './effects.js';
 export { executorRunPath, executorRunsPath, metaRunPath, virtualSandboxPath } from './paths.js';
 export type { AgentCounters, ContainerPhase, ExecutorEntry, FrameworkEntry, TaskEntry } from './state.js';
 export {

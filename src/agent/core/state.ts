@@ -4,6 +4,7 @@
  */
 import type { FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
 import type { KillCause } from './command-executor.js';
+import type { ContainerLimitation } from './effects.js';
 
 /** Bounds on history, as Mesos's agent keeps them (max_completed_executors_per_framework, MAX_COMPLETED_FRAMEWORKS). */
 export const MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK = 150;
@@ -43,6 +44,10 @@ export interface ExecutorEntry {
   phase: ContainerPhase;
   pid?: number;
   kill?: KillRequest;
+  /** The container's own addresses (CNI); undefined when it shares the host's network. */
+  networkInfos?: Record<string, unknown>[];
+  /** The limit that made the agent kill the container; it decides the task's terminal update. */
+  limitation?: ContainerLimitation;
 }
 
 export interface FrameworkEntry {

@@ -3,6 +3,7 @@
  * uuid each, and the per-state counters of /metrics/snapshot. Pure.
  */
 import type { TaskState, TaskStatus, TaskStatusReason, TaskStatusSource } from '../../api/index.js';
+import type { ContainerLimitation } from './effects.js';
 import type { AgentCounters, ExecutorEntry } from './state.js';
 
 export interface StatusFields {
@@ -10,6 +11,8 @@ export interface StatusFields {
   source: TaskStatusSource;
   reason?: TaskStatusReason;
   message?: string;
+  /** The limit a container exceeded, reported as TaskStatus.limitation. */
+  limitation?: ContainerLimitation;
 }
 
 export interface StatusContext {
@@ -29,6 +32,7 @@ export function newTaskStatus(taskId: string, executor: ExecutorEntry | undefine
     source: fields.source,
     ...(fields.reason === undefined ? {} : { reason: fields.reason }),
     ...(fields.message === undefined ? {} : { message: fields.message }),
+    ...(fields.limitation === undefined ? {} : { limitation: limitationJson(fields.limitation) }),
     ...(ctx.agentId === undefined ? {} : { agent_id: { value: ctx.agentId } }),
     ...(executor === undefined
       ? {}
@@ -37,13 +41,19 @@ export function newTaskStatus(taskId: string, executor: ExecutorEntry | undefine
           container_status: {
             container_id: { value: executor.containerId },
             // Host networking: the task is reachable at the agent's address, as Mesos reports it.
-            network_infos: [{ ip_addresses: [{ protocol: 'IPv4', ip_address: ctx.ip }] }],
+            network_infos: executor.networkInfos ?? [{ ip_addresses: [{ protocol: 'IPv4', ip_address: ctx.ip }] }],
             ...(executor.pid === undefined ? {} : { executor_pid: executor.pid }),
           },
         }),
     timestamp: ctx.nowSecs,
     uuid: ctx.uuid,
   };
+}
+
+/** TaskStatus.limitation (Mesos's TaskResourceLimitation): the resource that was exceeded. */
+function limitationJson(limitation: ContainerLimitation): { resources: unknown[] } {
+  const { name, valueMb } = limitation.resource;
+  return { resources: [{ name, type: 'SCALAR', scalar: { value: valueMb } }] };
 }
 
 /** Counts an update in Mesos's `slave/valid_status_updates` and `slave/tasks_<terminal state>`. */

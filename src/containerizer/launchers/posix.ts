@@ -5,7 +5,15 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
-import { type ContainerProcess, type ExitStatus, type LaunchSpec, type Launcher, LaunchError } from '../launcher.js';
+import { processGroupUsage } from '../isolators/posix/usage.js';
+import {
+  type ContainerProcess,
+  type ExitStatus,
+  type LaunchSpec,
+  type Launcher,
+  LaunchError,
+  type ResourceStatistics,
+} from '../launcher.js';
 
 // After the main process exits, its group is SIGKILLed; this bounds the wait for the group's
 // members to die so a process stuck in uninterruptible sleep cannot hang the agent.
@@ -14,6 +22,7 @@ const GROUP_POLL_MS = 10;
 
 export class PosixLauncher implements Launcher {
   readonly name = 'posix';
+  readonly isolates = false;
 
   launch(spec: LaunchSpec): Promise<ContainerProcess> {
     const { file, args, argv0 } = commandLine(spec);
@@ -39,7 +48,7 @@ export class PosixLauncher implements Launcher {
         child.once('error', (err: NodeJS.ErrnoException) => {
           reject(new LaunchError(`Failed to execute '${file}' in '${spec.workDir}': ${describeErrno(err)}`));
         });
-        child.once('spawn', () => resolve(new PosixProcess(child.pid!, exited)));
+        child.once('spawn', () => resolve(new PosixProcess(child.pid!, exited, spec.resources?.cpus, spec.resources?.memMb)));
       });
     } catch (err) {
       const what = stderrFd === undefined ? 'open the output files' : 'start the process';
@@ -60,6 +69,8 @@ class PosixProcess implements ContainerProcess {
   constructor(
     readonly pid: number,
     exited: Promise<ExitStatus>,
+    private readonly cpus: number | undefined,
+    private readonly memMb: number | undefined,
   ) {
     this.done = exited.then(async (status) => {
       this.kill('SIGKILL');
@@ -71,6 +82,18 @@ class PosixProcess implements ContainerProcess {
 
   wait(): Promise<ExitStatus> {
     return this.done;
+  }
+
+  /** Usage from /proc, with the limits the task asked for (posix enforces none of them). */
+  async usage(): Promise<ResourceStatistics | undefined> {
+    if (this.gone) return undefined;
+    const stats = await processGroupUsage(this.pid, Date.now() / 1000);
+    if (stats === undefined) return undefined;
+    return {
+      ...stats,
+      ...(this.cpus === undefined ? {} : { cpus_limit: this.cpus }),
+      ...(this.memMb === undefined ? {} : { mem_limit_bytes: this.memMb * 1024 * 1024 }),
+    };
   }
 
   kill(signal: 'SIGTERM' | 'SIGKILL'): void {
