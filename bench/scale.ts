@@ -71,6 +71,9 @@ function runSimulation(agents: number) {
   return {
     launched,
     launchesPerSec: (launched / wallMs) * 1000,
+    /** Launches per second of wall time spent inside the master core (the peers' own cost left out). */
+    launchesPerCoreSec: (launched / sim.coreWallMs) * 1000,
+    coreShare: sim.coreWallMs / wallMs,
     offersPerSec: ((sim.core.counters.get('master/offers_sent') ?? 0) / wallMs) * 1000,
     wallSeconds: wallMs / 1000,
     secondsToFill: firstFullMs === undefined ? NaN : (firstFullMs - started) / 1000,
@@ -142,7 +145,7 @@ for (const agents of agentCounts) {
   const r = rows.at(-1)!;
   console.log(
     `${String(agents).padStart(6)} agents: cycle p50 ${r.cycleMsP50.toFixed(1)} ms p99 ${r.cycleMsP99.toFixed(1)} ms | ` +
-      `launches ${r.launchesPerSec.toFixed(0)}/s offers ${r.offersPerSec.toFixed(0)}/s (fill ${r.secondsToFill.toFixed(1)} s wall) | ` +
+      `launches ${r.launchesPerSec.toFixed(0)}/s (core alone ${r.launchesPerCoreSec.toFixed(0)}/s, ${(r.coreShare * 100).toFixed(0)}% of wall) offers ${r.offersPerSec.toFixed(0)}/s (fill ${r.secondsToFill.toFixed(1)} s wall) | ` +
       `launch latency p50 ${r.latencyMsP50.toFixed(1)} ms p99 ${r.latencyMsP99.toFixed(1)} ms | heap ${r.kibPerAgent.toFixed(2)} KiB/agent ${r.kibPerTask.toFixed(2)} KiB/task`,
   );
 }

@@ -32,6 +32,8 @@ export class Simulation {
   readonly frameworks: SyntheticFramework[] = [];
   readonly log = new EventLog();
   readonly checker: InvariantChecker;
+  /** Wall milliseconds spent inside the master core (only measured when hooks.wallMs is given). */
+  coreWallMs = 0;
   /** Calls the core refused: a well-behaved sim peer never gets one, so each is a finding. */
   readonly refusedCalls: string[] = [];
   private readonly prng: Prng;
@@ -137,7 +139,7 @@ export class Simulation {
     call: (framework: SyntheticFramework, call: SchedulerCall) => {
       this.clock.after(this.latency(), () => {
         for (const id of call.accept?.offer_ids ?? call.decline?.offer_ids ?? []) this.checker.onOfferGone(id.value);
-        const reply = this.core.schedulerCall(call, framework.streamId);
+        const reply = this.timed(() => this.core.schedulerCall(call, framework.streamId));
         if (typeof reply !== 'number') this.refusedCalls.push(`${framework.name} ${call.type}: ${reply.message}`);
         this.log.record(this.clock.monotonicMs(), `call ${framework.name} ${call.type}`);
         this.drain();
@@ -148,7 +150,7 @@ export class Simulation {
   private readonly agentWire = {
     call: (agent: HollowAgent, call: Exclude<AgentCall, { type: 'SUBSCRIBE' }>) => {
       this.clock.after(this.latency(), () => {
-        const error = this.core.agentCall(call, agent.streamId);
+        const error = this.timed(() => this.core.agentCall(call, agent.streamId));
         if (error !== undefined) this.refusedCalls.push(`agent ${agent.index} ${call.type}: ${error.message}`);
         this.drain();
       });
@@ -174,7 +176,11 @@ export class Simulation {
             this.timerVersions.delete(effect.name);
             const started = this.hooks.wallMs?.();
             this.core.timerFired(effect.name);
-            if (started !== undefined && effect.name.startsWith('allocation:')) this.hooks.onAllocation?.(this.hooks.wallMs!() - started, effect.name);
+            if (started !== undefined) {
+              const spentMs = this.hooks.wallMs!() - started;
+              this.coreWallMs += spentMs;
+              if (effect.name.startsWith('allocation:')) this.hooks.onAllocation?.(spentMs, effect.name);
+            }
             this.drain();
           });
           break;
@@ -185,6 +191,15 @@ export class Simulation {
       }
     }
     if (this.scenario.checkInvariants) this.checker.checkCapacity();
+  }
+
+  private timed<T>(run: () => T): T {
+    const wallMs = this.hooks.wallMs;
+    if (wallMs === undefined) return run();
+    const started = wallMs();
+    const result = run();
+    this.coreWallMs += wallMs() - started;
+    return result;
   }
 
   /** Delivers in order per connection: a later message never overtakes an earlier one. */
