@@ -1,6 +1,7 @@
 /** Wire messages of every agora API: types, lenient JSON decoding, RecordIO. No logic. */
 export * from './agent-link.js';
 export * from './common.js';
+export * from './container.js';
 export * from './decode.js';
 export * from './framework.js';
 export * from './recordio.js';
