@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AGORA_VERSION, type AgentEvent, type AgentSubscribe, type Attribute } from '../api/index.js';
-import { Containerizer, IdNames, type Launcher, PosixLauncher } from '../containerizer/index.js';
+import { agentIsRoot, Containerizer, IdNames, imageIsolators, type ImageOptions, type Launcher, PosixLauncher } from '../containerizer/index.js';
 import { createHttpServer } from '../http/index.js';
 import type { Resources } from '../resources/index.js';
 import { killLeftoverContainers } from './checkpoint/pids.js';
@@ -33,6 +33,8 @@ export interface AgentOptions {
   flags: Record<string, string>;
   logger: Logger;
   launcher?: Launcher;
+  /** --docker_registry, --docker_store_dir, ... for the image and volume isolators. */
+  images?: ImageOptions;
 }
 
 export class Agent {
@@ -119,7 +121,7 @@ export class Agent {
     });
     this.runtime = new AgentRuntime(this.core, {
       clock: systemClock,
-      containerizer: new Containerizer(options.launcher ?? new PosixLauncher()),
+      containerizer: this.containerizer(options.launcher ?? new PosixLauncher()),
       logger: options.logger,
     });
     this.link = new MasterLink({
@@ -131,6 +133,12 @@ export class Agent {
     });
     this.runtime.setForwarder(this.link);
     this.link.start();
+  }
+
+  private containerizer(launcher: Launcher): Containerizer {
+    const { options } = this;
+    const isolators = imageIsolators({ ...options.images, workDir: options.workDir, isolates: launcher.isolates, canSwitchUser: agentIsRoot() });
+    return new Containerizer(launcher, { isolators });
   }
 
   /** The SUBSCRIBE payload: this agent as it is now, with every task it still knows. */

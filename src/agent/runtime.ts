@@ -104,6 +104,7 @@ export class AgentRuntime {
           env: launch.env,
           resources: launch.resources,
           ...(launch.container === undefined ? {} : { containerInfo: launch.container }),
+          ...(launch.commandEnv === undefined ? {} : { commandEnv: launch.commandEnv }),
           ...(launch.user === undefined ? {} : { user: launch.user }),
         });
       } catch (err) {

@@ -6,9 +6,10 @@ import { createLogger } from '../main/logging.js';
 import { startAgent } from '../main/agent.js';
 import { parseLoggingLevel, runDaemon } from './daemon.js';
 import { parseDuration, parseHostPort, parsePort } from './flags.js';
+import { addImageOptions, imageOptionsFrom } from './image-flags.js';
 
 export function agentCommand(): Command {
-  return new Command('agent')
+  const command = new Command('agent')
     .description("Run an agent: it offers this machine's resources to a master and runs tasks (like mesos-agent).")
     .requiredOption('--master <host:port>', 'the master to register with', parseHostPort('--master'))
     .option('--ip <ip>', 'address to listen on', '127.0.0.1')
@@ -28,9 +29,10 @@ export function agentCommand(): Command {
     .option('--log-dir <dir>', 'write logs to <dir>/agent.log instead of stderr')
     .addOption(
       new Option('--logging-level <level>', 'INFO, WARNING or ERROR').argParser(parseLoggingLevel).default('info', 'INFO'),
-    )
-    .action(async (opts: Record<string, unknown>) => {
+    );
+  return addImageOptions(command).action(async (opts: Record<string, unknown>) => {
       const logDir = opts['logDir'] as string | undefined;
+      const images = imageOptionsFrom(opts);
       const logger = createLogger({
         name: 'agent',
         level: opts['loggingLevel'] as string,
@@ -51,6 +53,7 @@ export function agentCommand(): Command {
             ...optional<string>('resources', 'resources'),
             ...optional<string>('attributes', 'attributes'),
             ...optional<number>('executorShutdownGracePeriod', 'executorShutdownGracePeriodMs'),
+            ...(images === undefined ? {} : { images }),
           }),
         (handle) => {
           process.stdout.write(

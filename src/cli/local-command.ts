@@ -8,9 +8,10 @@ import { Command } from 'commander';
 import { startLocal } from '../main/local.js';
 import { runDaemon } from './daemon.js';
 import { parseCount, parseDuration, parsePort } from './flags.js';
+import { addImageOptions, imageOptionsFrom } from './image-flags.js';
 
 export function localCommand(): Command {
-  return new Command('local')
+  const command = new Command('local')
     .description('Run a master and N agents in one process: a whole cluster on this machine (like mesos-local).')
     .option('--agents <n>', 'number of agents', parseCount('--agents'), 1)
     .option('--num-slaves <n>', 'same as --agents (mesos-local spelling)', parseCount('--num_slaves'))
@@ -20,8 +21,8 @@ export function localCommand(): Command {
     .option('--log-dir <dir>', 'where master.log and agent-N.log go (default: <work_dir>/logs)')
     .option('--resources <resources>', "resources each agent offers (default: this machine's)")
     .option('--attributes <attributes>', 'attributes of each agent, e.g. "rack:r1"')
-    .option('--allocation-interval <duration>', 'time between allocation cycles (default: 1secs)', parseDuration('--allocation_interval'))
-    .action(async (opts: Record<string, unknown>) => {
+    .option('--allocation-interval <duration>', 'time between allocation cycles (default: 1secs)', parseDuration('--allocation_interval'));
+  return addImageOptions(command).action(async (opts: Record<string, unknown>) => {
       const workDir = opts['workDir'] as string;
       const logDir = (opts['logDir'] as string | undefined) ?? join(workDir, 'logs');
       const agents = (opts['numSlaves'] as number | undefined) ?? (opts['agents'] as number);
@@ -39,6 +40,7 @@ export function localCommand(): Command {
             ...optional<string>('resources', 'resources'),
             ...optional<string>('attributes', 'attributes'),
             ...optional<number>('allocationInterval', 'allocationIntervalMs'),
+            ...(imageOptionsFrom(opts) === undefined ? {} : { images: imageOptionsFrom(opts)! }),
           }),
         (handle) => {
           const master = handle.masterUrl;

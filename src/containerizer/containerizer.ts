@@ -31,6 +31,8 @@ export interface ContainerConfig {
   resources?: ContainerResources;
   /** TaskInfo.container as sent (opaque ContainerInfo JSON), for the isolators. */
   containerInfo?: unknown;
+  /** CommandInfo.environment alone (the image isolator puts an image's Env under it). */
+  commandEnv?: Record<string, string>;
 }
 
 export interface Container {
@@ -108,6 +110,7 @@ export class Containerizer {
     const request: ContainerRequest = {
       containerId: config.containerId,
       containerInfo: config.containerInfo,
+      ...(config.commandEnv === undefined ? {} : { commandEnv: config.commandEnv }),
       directory: files.directory,
       resources,
       ...(user === undefined ? {} : { user }),

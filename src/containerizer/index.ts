@@ -20,5 +20,12 @@ export {
   type ResourceStatistics,
 } from './launcher.js';
 export { PosixLauncher } from './launchers/posix.js';
+export {
+  DEFAULT_DOCKER_REGISTRY,
+  DEFAULT_PULL_TIMEOUT_MS,
+  defaultDockerStoreDir,
+  imageIsolators,
+  type ImageOptions,
+} from './images/index.js';
 export { prepareSandbox, type SandboxFiles } from './sandbox.js';
 export { agentIsRoot, agentUserName, IdNames, lookupUser, type UserEntry } from './users.js';

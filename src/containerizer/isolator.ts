@@ -12,6 +12,8 @@ export interface ContainerRequest {
    * type, mesos.image, docker, volumes, network_infos, hostname, ...); undefined when absent.
    */
   readonly containerInfo: unknown;
+  /** CommandInfo.environment alone, which wins over an image's Env (set with containerInfo). */
+  readonly commandEnv?: Readonly<Record<string, string>>;
   /** The sandbox on the host; it exists and belongs to the task's user. */
   readonly directory: string;
   /** The user the task runs as; undefined means the agent's own user. */
@@ -32,6 +34,8 @@ export interface LaunchPatch {
   mounts?: OciMount[];
   networkNamespacePath?: string;
   hostname?: string;
+  /** The user to run as (an image's User, when the task names none). */
+  user?: LaunchSpec['user'];
   /**
    * Mesos NetworkInfo messages (`{ name, ip_addresses: [{ protocol, ip_address }], port_mappings }`)
    * for TaskStatus.container_status.network_infos, in place of the host's address.

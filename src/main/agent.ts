@@ -9,7 +9,16 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AgoraError, formatDuration } from '../base/index.js';
 import { Agent, agentAttributes, agentResources, machineFacts, REGISTRATION_BACKOFF_FACTOR_MS } from '../agent/index.js';
-import { agentIsRoot } from '../containerizer/index.js';
+import {
+  agentIsRoot,
+  DEFAULT_DOCKER_REGISTRY,
+  DEFAULT_PULL_TIMEOUT_MS,
+  defaultDockerStoreDir,
+  imageIsolators,
+  type ImageOptions,
+} from '../containerizer/index.js';
+
+export type { ImageOptions };
 
 export interface AgentConfig {
   /** "host:port" of the master. */
@@ -28,6 +37,8 @@ export interface AgentConfig {
   attributes?: string;
   logger: Logger;
   executorShutdownGracePeriodMs?: number;
+  /** --docker_registry, --docker_store_dir, --docker_config, --docker_pull_timeout, --image_provisioner_backend. */
+  images?: ImageOptions;
 }
 
 export interface AgentHandle {
@@ -54,6 +65,8 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
   } catch (err) {
     throw new AgoraError('AGORA_ERR_VALIDATION', `--work_dir: cannot create '${workDir}': ${(err as Error).message}`);
   }
+  // Built once here only to check the image flags: a bad one fails the start, naming the flag.
+  imageIsolators({ ...config.images, workDir, isolates: false, canSwitchUser: false });
   const [resources, attributes] = await Promise.all([
     machineFacts(workDir).then((facts) => agentResources(config.resources, facts)),
     agentAttributes(config.attributes),
@@ -73,6 +86,7 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     registration_backoff_factor: formatDuration(REGISTRATION_BACKOFF_FACTOR_MS),
     ...(config.resources === undefined ? {} : { resources: config.resources }),
     ...(config.attributes === undefined ? {} : { attributes: config.attributes }),
+    ...imageFlags(config.images, workDir),
   };
   let agent: Agent;
   try {
@@ -88,6 +102,7 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
       executorShutdownGracePeriodMs: grace,
       flags,
       logger: config.logger,
+      ...(config.images === undefined ? {} : { images: config.images }),
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -118,4 +133,15 @@ function firstExternalIpv4(): string {
     if (found !== undefined) return found.address;
   }
   return '127.0.0.1';
+}
+
+/** The image flags as /flags shows them (Mesos's names and defaults). */
+function imageFlags(images: ImageOptions | undefined, workDir: string): Record<string, string> {
+  return {
+    docker_registry: images?.dockerRegistry ?? DEFAULT_DOCKER_REGISTRY,
+    docker_store_dir: images?.dockerStoreDir ?? defaultDockerStoreDir(workDir),
+    docker_pull_timeout: formatDuration(images?.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS),
+    image_providers: 'docker',
+    ...(images?.provisionerBackend === undefined ? {} : { image_provisioner_backend: images.provisionerBackend }),
+  };
 }

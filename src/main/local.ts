@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent } from './agent.js';
 import type { AgentHandle } from './agent.js';
+import type { ImageOptions } from '../containerizer/index.js';
 import { createLogger } from './logging.js';
 import { startMaster } from './master.js';
 
@@ -20,6 +21,8 @@ export interface LocalConfig {
   attributes?: string;
   /** Directory for master.log and agent-<i>.log. */
   logDir: string;
+  /** Image flags for every agent (--docker_registry, ...). */
+  images?: ImageOptions;
 }
 
 export interface LocalHandle {
@@ -50,6 +53,7 @@ export async function startLocal(config: LocalConfig): Promise<LocalHandle> {
           port: config.port === 0 ? 0 : masterPort + 1 + i,
           ...(config.resources === undefined ? {} : { resources: config.resources }),
           ...(config.attributes === undefined ? {} : { attributes: config.attributes }),
+          ...(config.images === undefined ? {} : { images: config.images }),
           logger: createLogger({ name: `agent-${i}`, file: join(config.logDir, `agent-${i}.log`) }),
         }),
       );

@@ -38,7 +38,9 @@ export function planCommandTask(task: TaskInfo, ctx: LaunchContext): ContainerLa
     return { error: 'CommandInfo.uris (the fetcher) is not supported by this agent yet; put the files in place another way' };
   }
   const value = command.value ?? '';
-  if (value === '') return { error: 'CommandInfo.value is missing: it is the shell command, or the executable with shell=false' };
+  // With shell=false an image's Entrypoint/Cmd may stand in for the value (facts 8.2 docker/runtime).
+  const imageCommand = command.shell === false && hasImage(task.container);
+  if (value === '' && !imageCommand) return { error: 'CommandInfo.value is missing: it is the shell command, or the executable with shell=false' };
   const secret = (command.environment?.variables ?? []).find((v) => v.type === 'SECRET');
   if (secret !== undefined) return { error: `Environment variable '${secret.name}' is a SECRET, which this agent cannot resolve yet` };
 
@@ -50,12 +52,22 @@ export function planCommandTask(task: TaskInfo, ctx: LaunchContext): ContainerLa
     executorId: task.task_id.value,
     directory: ctx.directory,
     metaDirectory: ctx.metaDirectory,
-    command: shell ? { shell: true, value } : { shell: false, value, argv: argv.length > 0 ? argv : [value] },
+    command: shell ? { shell: true, value } : { shell: false, value, argv: argv.length > 0 || value === '' ? argv : [value] },
     env: taskEnvironment(task, ctx),
     resources: containerResources(task),
-    ...(task.container === undefined ? {} : { container: task.container }),
+    ...(task.container === undefined ? {} : { container: task.container, commandEnv: commandEnvironment(task) }),
     ...userOf(task, ctx.frameworkInfo),
   };
+}
+
+function hasImage(container: unknown): boolean {
+  return typeof container === 'object' && container !== null && (container as { mesos?: { image?: unknown } }).mesos?.image !== undefined;
+}
+
+function commandEnvironment(task: TaskInfo): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const variable of task.command?.environment?.variables ?? []) env[variable.name] = variable.value ?? '';
+  return env;
 }
 
 /** The limits of a task's container: its cpus, mem and disk scalars; absent or zero is no limit. */

@@ -76,6 +76,8 @@ export interface ContainerLaunch {
   resources: ContainerResources;
   /** TaskInfo.container as sent (opaque ContainerInfo), for the containerizer's isolators. */
   container?: unknown;
+  /** CommandInfo.environment alone, with `container`: an image's Env goes under it (docker/runtime). */
+  commandEnv?: Record<string, string>;
 }
 
 export type AgentEffect =

@@ -3,12 +3,19 @@
  * directory of tarballs or Registry HTTP API v2), the provisioner of root filesystems, and
  * Mesos's docker/runtime rules for entrypoint, cmd, env, working dir and user.
  */
+import { join } from 'node:path';
 import { AgoraError } from '../../base/index.js';
+import type { Isolator } from '../isolator.js';
+import { VolumeIsolator } from '../volumes.js';
+import { ImageIsolator } from './isolator.js';
 import type { Registry } from './manifest.js';
+import { Provisioner, type ProvisionerBackend } from './provisioner.js';
 import { HttpRegistry, loadDockerConfig } from './registry-http.js';
 import { LocalRegistry } from './registry-local.js';
+import { ImageStore } from './store.js';
 
 export { BlobStore, DigestMismatchError } from './blobs.js';
+export { decodeContainerInfo, ImageIsolator, type ImageIsolatorOptions } from './isolator.js';
 export type { PulledImage, Registry } from './manifest.js';
 export { Provisioner, type ProvisionedRootfs, type ProvisionerBackend, type ProvisionerOptions } from './provisioner.js';
 export { formatImageReference, type ImageReference, parseImageReference } from './reference.js';
@@ -50,4 +57,53 @@ export function registryFromFlags(dockerRegistry: string = DEFAULT_DOCKER_REGIST
     return new HttpRegistry({ defaultRegistry: url, ...(credentials === undefined ? {} : { credentials }) });
   }
   return new LocalRegistry(dockerRegistry.replace(/^file:\/\//, ''));
+}
+
+/** The agent's image and volume flags (Mesos's names), all optional. */
+export interface ImageOptions {
+  /** `--docker_registry`: a URL or a directory of tarballs; default Docker Hub. */
+  dockerRegistry?: string;
+  /** `--docker_store_dir`; default `<work_dir>/store/docker`. */
+  dockerStoreDir?: string;
+  /** `--docker_config`: a Docker config.json path or its JSON text, for registry credentials. */
+  dockerConfig?: string;
+  /** `--docker_pull_timeout`; default DEFAULT_PULL_TIMEOUT_MS. */
+  pullTimeoutMs?: number;
+  /** `--image_provisioner_backend`; default overlay where it works, else copy. */
+  provisionerBackend?: ProvisionerBackend;
+}
+
+/**
+ * The isolators for images and volumes, in Mesos's order (the rootfs first, volumes after, so
+ * volumes know whether there is one). `isolates` is the launcher's: without it (posix) image
+ * tasks fail with the fix, and only sandbox volumes work (as symlinks).
+ * Throws AGORA_ERR_VALIDATION naming the flag when a flag is wrong.
+ */
+export function imageIsolators(options: ImageOptions & { workDir: string; isolates: boolean; canSwitchUser: boolean }): Isolator[] {
+  const registry = registryFromFlags(options.dockerRegistry, options.dockerConfig);
+  if (options.pullTimeoutMs !== undefined && !(options.pullTimeoutMs > 0)) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `--docker_pull_timeout must be positive, got ${options.pullTimeoutMs} ms`);
+  }
+  const store = new ImageStore({
+    dir: options.dockerStoreDir ?? defaultDockerStoreDir(options.workDir),
+    registry,
+    ...(options.pullTimeoutMs === undefined ? {} : { pullTimeoutMs: options.pullTimeoutMs }),
+  });
+  const provisioner = new Provisioner({
+    store,
+    dir: join(options.workDir, 'provisioner'),
+    ...(options.provisionerBackend === undefined ? {} : { backend: options.provisionerBackend }),
+  });
+  return [
+    new ImageIsolator({ provisioner, isolates: options.isolates, canSwitchUser: options.canSwitchUser }),
+    new VolumeIsolator({ isolates: options.isolates }),
+  ];
+}
+
+/**
+ * agora keeps the store under the agent's work dir (Mesos: /tmp/mesos/store/docker), so that
+ * agents sharing a machine (`agora local`) never share one and a work dir holds all its state.
+ */
+export function defaultDockerStoreDir(workDir: string): string {
+  return join(workDir, 'store', 'docker');
 }

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CommandInfo, ContainerInfo, describeIssues } from '../../api/index.js';
+import { ContainerInfo, describeIssues } from '../../api/index.js';
 import type { ContainerRequest, Isolator, LaunchPatch } from '../isolator.js';
 import { LaunchError, type LaunchSpec } from '../launcher.js';
 import type { ProvisionedRootfs, Provisioner } from './provisioner.js';
@@ -33,7 +33,7 @@ export class ImageIsolator implements Isolator {
 
   constructor(private readonly options: ImageIsolatorOptions) {}
 
-  async prepare(request: ContainerRequest & { commandInfo?: CommandInfo }, spec: Readonly<LaunchSpec>): Promise<LaunchPatch | undefined> {
+  async prepare(request: ContainerRequest, spec: Readonly<LaunchSpec>): Promise<LaunchPatch | undefined> {
     const info = decodeContainerInfo(request.containerInfo);
     const image = info?.mesos?.image;
     if (info === undefined || image === undefined) return undefined;
@@ -57,8 +57,7 @@ export class ImageIsolator implements Isolator {
     }
     this.rootfses.set(request.containerId, provisioned);
 
-    const taskEnv: Record<string, string> = {};
-    for (const v of request.commandInfo?.environment?.variables ?? []) taskEnv[v.name] = v.value ?? '';
+    const taskEnv = { ...(request.commandEnv ?? {}) };
     const plan = planImageLaunch(
       {
         command: taskCommandOf(spec.command),
@@ -84,7 +83,7 @@ export class ImageIsolator implements Isolator {
       env: plan.env,
       ...(plan.workingDir === undefined ? {} : { workingDir: plan.workingDir }),
       ...(user === undefined ? {} : { user }),
-    } as LaunchPatch;
+    };
   }
 
   async cleanup(containerId: string): Promise<void> {
