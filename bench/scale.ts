@@ -9,13 +9,18 @@
  *
  *   node --expose-gc --import tsx bench/scale.ts [--agents 1000,5000,10000,20000] [--frameworks 100] [--roles 20]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ManualClock, Prng, SequentialIds } from '../src/base/index.js';
 import { Allocator } from '../src/allocator/index.js';
 import { DEFAULT_CORE_CONFIG, MasterCore } from '../src/master/core/index.js';
 import { Resources } from '../src/resources/index.js';
-import { Simulation, parseScenario } from '../src/sim/index.js';
+import { SyntheticFramework, Simulation, parseScenario } from '../src/sim/index.js';
+import { connectSyntheticFramework } from '../src/main/sim-http.js';
+import { silentLogger } from '../src/main/logging.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +28,8 @@ const { values } = parseArgs({
     frameworks: { type: 'string', default: '100' },
     roles: { type: 'string', default: '20' },
     seconds: { type: 'string', default: '30' },
+    'http-agents': { type: 'string', default: '1000' },
+    'http-seconds': { type: 'string', default: '20' },
   },
 });
 const agentCounts = values.agents!.split(',').map(Number);
@@ -31,6 +38,7 @@ const roleCount = Number(values.roles);
 const simSeconds = Number(values.seconds);
 const AGENT = 'cpus:32;mem:131072;disk:1000000;ports:[31000-32000]';
 const TASK = 'cpus:1;mem:1024';
+const HTTP_AGENT = 'cpus:4;mem:16384;disk:100000;ports:[31000-32000]';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 function heapMb(): number {
@@ -149,8 +157,93 @@ for (const agents of agentCounts) {
       `launch latency p50 ${r.latencyMsP50.toFixed(1)} ms p99 ${r.latencyMsP99.toFixed(1)} ms | heap ${r.kibPerAgent.toFixed(2)} KiB/agent ${r.kibPerTask.toFixed(2)} KiB/task`,
   );
 }
+const httpAgents = Number(values['http-agents']);
+const http = httpAgents > 0 ? await runOverHttp(httpAgents, Number(values['http-seconds'])) : undefined;
+if (http !== undefined) {
+  console.log(
+    `over HTTP, ${httpAgents} hollow agents in another process, ${http.frameworks} frameworks: ` +
+      `${http.runningPerSec.toFixed(0)} tasks/s reached TASK_RUNNING, ACCEPT -> TASK_RUNNING p50 ${http.latencyMsP50.toFixed(1)} ms p99 ${http.latencyMsP99.toFixed(1)} ms, ` +
+      `master cpu ${(http.masterCpuShare * 100).toFixed(0)}% of a core, master RSS ${http.masterRssMb.toFixed(0)} MB`,
+  );
+}
 if (gc === undefined) console.log('(run with node --expose-gc for exact heap figures)');
 console.log('goals at 10,000 agents: cycle <= 50 ms; >= 10,000 launches/s; <= 4 KiB/agent; <= 1.5 KiB/running task');
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/scale.json', JSON.stringify({ node: process.version, date: new Date().toISOString(), rows }, null, 2));
+writeFileSync('bench/results/scale.json', JSON.stringify({ node: process.version, date: new Date().toISOString(), rows, http }, null, 2));
 console.log('wrote bench/results/scale.json');
+
+/** A real `agora master`, hollow agents in a second process, synthetic frameworks here: all over loopback HTTP. */
+async function runOverHttp(agents: number, seconds: number) {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(os.tmpdir(), 'agora-scale-'));
+  const children: ChildProcess[] = [];
+  const start = (args: string[]) => {
+    const child = spawn(process.execPath, ['dist/cli/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    return child;
+  };
+  try {
+    const master = start(['master', '--port', '0', '--work_dir', join(dir, 'master'), '--log_dir', dir]);
+    const address = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      master.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const found = /http:\/\/(127\.0\.0\.1:\d+)/.exec(out);
+        if (found) resolve(found[1]!);
+      });
+      master.once('exit', (code) => reject(new Error(`master exited ${code}`)));
+    });
+    // Small agents and short tasks: a bounded offered load (4 slots per agent, ~2 s each), so the
+    // figure is the rate the wire sustains, not how long a 32-slots-per-agent burst takes to drain.
+    start(['sim', 'agents', '--master', address, '--count', String(agents), '--resources', HTTP_AGENT]);
+    for (let i = 0; i < 600; i++) {
+      const metrics = (await (await fetch(`http://${address}/metrics/snapshot`)).json()) as Record<string, number>;
+      if (metrics['master/slaves_active'] === agents) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const frameworkCount = 10;
+    const logger = silentLogger();
+    const connected = await Promise.all(
+      Array.from({ length: frameworkCount }, (_, i) =>
+        connectSyntheticFramework(
+          address,
+          (wire, timeline) =>
+            new SyntheticFramework(`http-${i}`, ['*'], { kind: 'batch', tasks: 1_000_000, resources: TASK, durationSeconds: { min: 1, max: 3 }, failureRate: 0 }, timeline, new Prng(i), wire),
+          logger,
+        ),
+      ),
+    );
+    const cpuBefore = cpuSeconds(master.pid!);
+    await new Promise((r) => setTimeout(r, 5_000)); // Warm up: the cluster fills.
+    const running = () => connected.reduce((n, c) => n + c.framework.stats.launchLatenciesMs.length, 0);
+    const runningAtStart = running();
+    const latencyStart = connected.map((c) => c.framework.stats.launchLatenciesMs.length);
+    const measureStart = performance.now();
+    const cpuStart = cpuSeconds(master.pid!);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const elapsedSeconds = (performance.now() - measureStart) / 1000;
+    const cpuUsed = cpuSeconds(master.pid!) - cpuStart;
+    const latencies = connected.flatMap((c, i) => c.framework.stats.launchLatenciesMs.slice(latencyStart[i])).sort((a, b) => a - b);
+    const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${master.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    for (const c of connected) c.close();
+    void cpuBefore;
+    return {
+      agents,
+      frameworks: frameworkCount,
+      runningPerSec: (running() - runningAtStart) / elapsedSeconds,
+      latencyMsP50: percentile(latencies, 0.5),
+      latencyMsP99: percentile(latencies, 0.99),
+      masterCpuShare: cpuUsed / elapsedSeconds,
+      masterRssMb: rssMb,
+    };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

@@ -9,6 +9,7 @@ import { AgoraError } from '../base/index.js';
 import { parseJsonLenient } from '../api/index.js';
 import { Simulation, parseScenario, summarize } from '../sim/index.js';
 import type { SimSummary } from '../sim/index.js';
+import { simAgentsCommand } from './sim-agents-command.js';
 
 export function simCommand(): Command {
   const sim = new Command('sim').description('Simulate a cluster: hollow agents and synthetic frameworks against the real master core.');
@@ -34,6 +35,7 @@ export function simCommand(): Command {
       process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary, performance.now() - started));
       process.exitCode = summary.violations.length === 0 ? 0 : 1;
     });
+  sim.addCommand(simAgentsCommand());
   return sim;
 }
 

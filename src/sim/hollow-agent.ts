@@ -9,7 +9,7 @@ import type { Prng } from '../base/index.js';
 import type { AgentCall, AgentEvent, AgentSubscribe, TaskInfo, TaskState, TaskStatus } from '../api/index.js';
 import { isTerminalState } from '../api/index.js';
 import { Resources } from '../resources/index.js';
-import type { SimClock } from './sim-clock.js';
+import type { Timeline } from './sim-clock.js';
 
 export const DURATION_LABEL = 'agora.sim/duration_ms';
 export const OUTCOME_LABEL = 'agora.sim/outcome';
@@ -40,7 +40,7 @@ export class HollowAgent {
   constructor(
     readonly index: number,
     readonly total: Resources,
-    private readonly clock: SimClock,
+    private readonly clock: Timeline,
     private readonly prng: Prng,
     private readonly wire: AgentWire,
     private readonly taskStartMs: { min: number; max: number },

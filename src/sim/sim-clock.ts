@@ -7,13 +7,22 @@ import type { Clock } from '../base/index.js';
 
 const SIM_EPOCH_MS = 1_800_000_000_000;
 
+/**
+ * Time as hollow agents and synthetic frameworks see it: virtual in the simulator, real when
+ * they speak HTTP to a real master.
+ */
+export interface Timeline extends Clock {
+  /** Runs `run` after `delayMs`. */
+  after(delayMs: number, run: () => void): void;
+}
+
 interface SimTask {
   atMs: number;
   seq: number;
   run: () => void;
 }
 
-export class SimClock implements Clock {
+export class SimClock implements Timeline {
   private nowMs = 0;
   private seq = 0;
   private readonly queue = new MinHeap<SimTask>((a, b) => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq));

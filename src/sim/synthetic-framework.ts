@@ -9,7 +9,7 @@ import { isTerminalState } from '../api/index.js';
 import { Resources } from '../resources/index.js';
 import { DURATION_LABEL, OUTCOME_LABEL } from './hollow-agent.js';
 import type { Workload } from './scenario.js';
-import type { SimClock } from './sim-clock.js';
+import type { Timeline } from './sim-clock.js';
 
 export interface FrameworkWire {
   call(framework: SyntheticFramework, call: SchedulerCall): void;
@@ -53,7 +53,7 @@ export class SyntheticFramework {
     readonly name: string,
     readonly roles: string[],
     readonly workload: Workload,
-    private readonly clock: SimClock,
+    private readonly clock: Timeline,
     private readonly prng: Prng,
     private readonly wire: FrameworkWire,
   ) {
