@@ -4,7 +4,8 @@
  * arrive, as many per offer as fit. Prints tasks/s and p50/p99 from ACCEPT to TASK_RUNNING and
  * to TASK_FINISHED, and writes bench/results/launch.json.
  *
- *   npm run bench:launch -- --tasks 200 [--shape "cpus:0.01;mem:1"] [--agent_resources R] [--allocation_interval 1secs] [--keep] [--source]
+ *   npm run bench:launch -- --tasks 200 [--shape "cpus:0.01;mem:1"] [--agent_resources R] [--allocation_interval 1secs]
+ *                           [--local_args "--isolation posix"] [--keep] [--source]
  *
  * By default it first builds dist/ (tsc -p tsconfig.build.json) and runs the same `agora local`
  * that `npm start` runs.
@@ -26,6 +27,8 @@ const { values: flags } = parseArgs({
     tasks: { type: 'string', default: '200' },
     shape: { type: 'string', default: 'cpus:0.01;mem:1' },
     'agent-resources': { type: 'string' },
+    /** Extra flags for `agora local`, e.g. "--isolation posix". */
+    'local-args': { type: 'string' },
     'allocation-interval': { type: 'string' },
     'timeout-secs': { type: 'string', default: '300' },
     /** Keep the cluster's work dir (logs, sandboxes) for a look afterwards. */
@@ -173,6 +176,7 @@ async function main() {
     fromSource: flags.source,
     resources: flags['agent-resources'] ?? null,
     allocationInterval: flags['allocation-interval'] ?? null,
+    extraArgs: (flags['local-args'] ?? '').split(' ').filter((a) => a !== ''),
   });
   let result;
   try {
