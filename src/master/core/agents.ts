@@ -8,6 +8,7 @@ import type { AgentSubscribe, FrameworkInfo, TaskReport, TaskState, TaskStatusRe
 import { Resources } from '../../resources/index.js';
 import { removeOffers, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
+import { releaseConnection } from './state.js';
 import type { AgentRecord, ConnectionId, FrameworkRecord, TaskRecord } from './state.js';
 import { addTask, applyTaskState, detachTask, endTaskByMaster, masterStatus, stateFor } from './tasks.js';
 
@@ -236,12 +237,8 @@ export function onReregisterTimer(ctx: MasterContext, agentId: string): void {
  * others (facts 7.3), stop offering it, and give it a while to re-register.
  */
 export function agentDisconnected(ctx: MasterContext, connection: ConnectionId): void {
-  const agentId = ctx.state.agentByConnection.get(connection);
-  ctx.state.agentByConnection.delete(connection);
-  const agent = agentId === undefined ? undefined : ctx.state.agents.get(agentId);
-  if (agent === undefined || agent.connection !== connection) return;
-  agent.connection = undefined;
-  agent.streamId = undefined;
+  const agent = releaseConnection(ctx.state.agentByConnection, ctx.state.agents, connection);
+  if (agent === undefined) return;
   ctx.cancelTimer(pingTimer(agent.id));
   ctx.allocator.deactivateAgent(agent.id);
   rescindOffers(ctx, agent);

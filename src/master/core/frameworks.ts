@@ -8,6 +8,7 @@ import type { FrameworkInfo, SchedulerCall } from '../../api/index.js';
 import { validateRole } from '../../resources/index.js';
 import { removeOffers, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
+import { releaseConnection } from './state.js';
 import type { ConnectionId, FrameworkRecord } from './state.js';
 import { endTaskByMaster } from './tasks.js';
 
@@ -174,12 +175,8 @@ export function updateFramework(ctx: MasterContext, framework: FrameworkRecord, 
 
 /** The subscription stream closed: keep the framework until its failover timeout passes. */
 export function frameworkDisconnected(ctx: MasterContext, connection: ConnectionId): void {
-  const frameworkId = ctx.state.frameworkByConnection.get(connection);
-  ctx.state.frameworkByConnection.delete(connection);
-  const framework = frameworkId === undefined ? undefined : ctx.state.frameworks.get(frameworkId);
-  if (framework === undefined || framework.connection !== connection) return;
-  framework.connection = undefined;
-  framework.streamId = undefined;
+  const framework = releaseConnection(ctx.state.frameworkByConnection, ctx.state.frameworks, connection);
+  if (framework === undefined) return;
   framework.unregisteredTimeMs = ctx.clock.realtimeMs();
   ctx.allocator.deactivateFramework(framework.id);
   ctx.cancelTimer(heartbeatTimer(framework.id));

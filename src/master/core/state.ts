@@ -107,3 +107,21 @@ export class MasterState {
     return this.completedFrameworks.some((f) => f.record.id === id);
   }
 }
+
+/**
+ * Unlinks a closed stream from the framework or agent it served. Returns that record, or
+ * undefined when the stream was already replaced (a newer subscription owns the record).
+ */
+export function releaseConnection<R extends { connection?: ConnectionId; streamId?: string }>(
+  byConnection: Map<ConnectionId, string>,
+  records: ReadonlyMap<string, R>,
+  connection: ConnectionId,
+): R | undefined {
+  const id = byConnection.get(connection);
+  byConnection.delete(connection);
+  const record = id === undefined ? undefined : records.get(id);
+  if (record === undefined || record.connection !== connection) return undefined;
+  record.connection = undefined;
+  record.streamId = undefined;
+  return record;
+}
