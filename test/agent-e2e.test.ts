@@ -129,6 +129,8 @@ beforeEach(async () => {
     attributes: 'rack:r1;level:3',
     logger: silentLogger(),
     executorShutdownGracePeriodMs: 300,
+    // These tests follow task processes by host pid; the oci launcher has its own tests.
+    isolation: 'posix',
   });
   await until(() => agent.agentId() !== undefined);
 });

@@ -7,7 +7,16 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AGORA_VERSION, type AgentEvent, type AgentSubscribe, type Attribute } from '../api/index.js';
-import { agentIsRoot, Containerizer, IdNames, imageIsolators, type ImageOptions, type Launcher, PosixLauncher } from '../containerizer/index.js';
+import {
+  agentIsRoot,
+  Containerizer,
+  type ContainerizerOptions,
+  IdNames,
+  imageIsolators,
+  type ImageOptions,
+  type Launcher,
+  PosixLauncher,
+} from '../containerizer/index.js';
 import { createHttpServer } from '../http/index.js';
 import type { Resources } from '../resources/index.js';
 import { killLeftoverContainers } from './checkpoint/pids.js';
@@ -33,6 +42,8 @@ export interface AgentOptions {
   flags: Record<string, string>;
   logger: Logger;
   launcher?: Launcher;
+  /** More isolators (after images and volumes) and the disk watch (--container_disk_watch_interval). */
+  containerizer?: ContainerizerOptions;
   /** --docker_registry, --docker_store_dir, ... for the image and volume isolators. */
   images?: ImageOptions;
 }
@@ -54,7 +65,12 @@ export class Agent {
     await killLeftoverContainers(options.workDir, options.logger);
     const app = createHttpServer({ logger: options.logger });
     const agent = new Agent(options, app);
-    registerAgentEndpoints(app, () => agent.core, () => agent.description);
+    registerAgentEndpoints(
+      app,
+      () => agent.core,
+      () => agent.description,
+      () => agent.runtime?.runningContainers() ?? [],
+    );
     const paths = new SandboxPaths(options.workDir, (f, e) => agent.runsDirectory(f, e));
     registerFilesEndpoints(app, paths, new IdNames());
     await app.listen({ host: options.listenIp, port: options.port });
@@ -138,7 +154,8 @@ export class Agent {
   private containerizer(launcher: Launcher): Containerizer {
     const { options } = this;
     const isolators = imageIsolators({ ...options.images, workDir: options.workDir, isolates: launcher.isolates, canSwitchUser: agentIsRoot() });
-    return new Containerizer(launcher, { isolators });
+    const more = options.containerizer?.isolators ?? [];
+    return new Containerizer(launcher, { ...options.containerizer, isolators: [...isolators, ...more] });
   }
 
   /** The SUBSCRIBE payload: this agent as it is now, with every task it still knows. */

@@ -7,6 +7,7 @@ import { startAgent } from '../main/agent.js';
 import { parseLoggingLevel, runDaemon } from './daemon.js';
 import { parseDuration, parseHostPort, parsePort } from './flags.js';
 import { addImageOptions, imageOptionsFrom } from './image-flags.js';
+import { addIsolationOptions, isolationOptionsFrom } from './isolation-flags.js';
 
 export function agentCommand(): Command {
   const command = new Command('agent')
@@ -30,7 +31,7 @@ export function agentCommand(): Command {
     .addOption(
       new Option('--logging-level <level>', 'INFO, WARNING or ERROR').argParser(parseLoggingLevel).default('info', 'INFO'),
     );
-  return addImageOptions(command).action(async (opts: Record<string, unknown>) => {
+  return addIsolationOptions(addImageOptions(command)).action(async (opts: Record<string, unknown>) => {
       const logDir = opts['logDir'] as string | undefined;
       const images = imageOptionsFrom(opts);
       const logger = createLogger({
@@ -54,6 +55,7 @@ export function agentCommand(): Command {
             ...optional<string>('attributes', 'attributes'),
             ...optional<number>('executorShutdownGracePeriod', 'executorShutdownGracePeriodMs'),
             ...(images === undefined ? {} : { images }),
+            ...isolationOptionsFrom(opts),
           }),
         (handle) => {
           process.stdout.write(
@@ -62,6 +64,7 @@ export function agentCommand(): Command {
               `  agent    ${handle.url}   (state: ${handle.url}/state)`,
               `  master   http://${opts['master'] as string}`,
               `  work dir ${opts['workDir'] as string}`,
+              `  isolation ${handle.isolation.reason}`,
               `  logs     ${logDir === undefined ? 'stderr' : join(logDir, 'agent.log')}`,
               '',
             ].join('\n'),

@@ -9,6 +9,7 @@ import { startLocal } from '../main/local.js';
 import { runDaemon } from './daemon.js';
 import { parseCount, parseDuration, parsePort } from './flags.js';
 import { addImageOptions, imageOptionsFrom } from './image-flags.js';
+import { addIsolationOptions, isolationOptionsFrom } from './isolation-flags.js';
 
 export function localCommand(): Command {
   const command = new Command('local')
@@ -22,7 +23,7 @@ export function localCommand(): Command {
     .option('--resources <resources>', "resources each agent offers (default: this machine's)")
     .option('--attributes <attributes>', 'attributes of each agent, e.g. "rack:r1"')
     .option('--allocation-interval <duration>', 'time between allocation cycles (default: 1secs)', parseDuration('--allocation_interval'));
-  return addImageOptions(command).action(async (opts: Record<string, unknown>) => {
+  return addIsolationOptions(addImageOptions(command)).action(async (opts: Record<string, unknown>) => {
       const workDir = opts['workDir'] as string;
       const logDir = (opts['logDir'] as string | undefined) ?? join(workDir, 'logs');
       const agents = (opts['numSlaves'] as number | undefined) ?? (opts['agents'] as number);
@@ -41,6 +42,7 @@ export function localCommand(): Command {
             ...optional<string>('attributes', 'attributes'),
             ...optional<number>('allocationInterval', 'allocationIntervalMs'),
             ...(imageOptionsFrom(opts) === undefined ? {} : { images: imageOptionsFrom(opts)! }),
+            isolation: isolationOptionsFrom(opts),
           }),
         (handle) => {
           const master = handle.masterUrl;
@@ -49,6 +51,7 @@ export function localCommand(): Command {
             `  master   ${master}   (state: ${master}/master/state)`,
             ...handle.agentUrls.map((url, i) => `  agent    ${url}   work dir ${join(handle.workDir, 'agents', String(i))}`),
             `  logs     ${logDir}`,
+            ...(handle.isolation === undefined ? [] : [`  isolation ${handle.isolation.reason}`]),
             `try: npx agora execute --master ${master.replace(/^https?:\/\//, '')} --name hello --command 'echo hello from agora' --resources 'cpus:0.1;mem:32'`,
             '',
           ];

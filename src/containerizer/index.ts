@@ -20,6 +20,16 @@ export {
   type ResourceStatistics,
 } from './launcher.js';
 export { PosixLauncher } from './launchers/posix.js';
+export { OciLauncher, type OciLauncherOptions } from './launchers/oci.js';
+export {
+  chooseIsolation,
+  DEFAULT_CGROUPS_ROOT,
+  ISOLATION_MODES,
+  type IsolationChoice,
+  type IsolationMode,
+  type IsolationOptions,
+} from './isolation.js';
+export { DEFAULT_PIDS_LIMIT } from './isolators/cgroups/pids.js';
 export {
   DEFAULT_DOCKER_REGISTRY,
   DEFAULT_PULL_TIMEOUT_MS,

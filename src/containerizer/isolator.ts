@@ -28,6 +28,7 @@ export interface ContainerRequest {
  */
 export interface LaunchPatch {
   rootfs?: string;
+  rootfsWritable?: boolean;
   workingDir?: string;
   command?: LaunchSpec['command'];
   env?: Record<string, string>;

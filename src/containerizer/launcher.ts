@@ -61,6 +61,8 @@ export interface LaunchSpec {
    * /tmp. With a rootfs the sandbox is mounted at SANDBOX_PATH_IN_IMAGE, else at its host path.
    */
   rootfs?: string;
+  /** The rootfs is this container's own copy (e.g. an overlay), which it may write. */
+  rootfsWritable?: boolean;
   /**
    * The working directory inside the container (an image's WorkingDir). Absent: the sandbox as
    * the container sees it.

@@ -5,12 +5,18 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { hostname as osHostname, networkInterfaces } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AgoraError, formatDuration } from '../base/index.js';
 import { Agent, agentAttributes, agentResources, machineFacts, REGISTRATION_BACKOFF_FACTOR_MS } from '../agent/index.js';
 import {
   agentIsRoot,
+  chooseIsolation,
+  DEFAULT_CGROUPS_ROOT,
+  DEFAULT_DISK_WATCH_INTERVAL_MS,
+  DEFAULT_PIDS_LIMIT,
+  type IsolationChoice,
+  type IsolationMode,
   DEFAULT_DOCKER_REGISTRY,
   DEFAULT_PULL_TIMEOUT_MS,
   defaultDockerStoreDir,
@@ -39,11 +45,27 @@ export interface AgentConfig {
   executorShutdownGracePeriodMs?: number;
   /** --docker_registry, --docker_store_dir, --docker_config, --docker_pull_timeout, --image_provisioner_backend. */
   images?: ImageOptions;
+  /** `--isolation`; absent: oci where the agent runs as root and crun or runc is installed, else posix. */
+  isolation?: IsolationMode;
+  /** `--oci_runtime`: crun, runc or a path; absent: crun, else runc. */
+  ociRuntime?: string;
+  /** `--runtime_dir`: OCI bundles and runtime state; default <work_dir>/runtime. */
+  runtimeDir?: string;
+  /** `--cgroups_root`: containers' cgroups are /<root>/<containerId>; default "agora". */
+  cgroupsRoot?: string;
+  /** `--container_pids_limit`: processes per container, 0 = unlimited; default 4096. */
+  containerPidsLimit?: number;
+  /** `--container_disk_watch_interval`; default 15secs. */
+  containerDiskWatchIntervalMs?: number;
+  /** `--enforce_container_disk_quota`: kill a task whose sandbox outgrows its disk; default true. */
+  enforceContainerDiskQuota?: boolean;
 }
 
 export interface AgentHandle {
   /** http://ip:port */
   url: string;
+  /** How tasks run and why (`oci: ...` or `posix: ...`), as the start-up log says it. */
+  isolation: { mode: IsolationMode; reason: string };
   agentId(): string | undefined;
   stop(): Promise<void>;
 }
@@ -71,6 +93,23 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     machineFacts(workDir).then((facts) => agentResources(config.resources, facts)),
     agentAttributes(config.attributes),
   ]);
+  const diskWatchMs = config.containerDiskWatchIntervalMs ?? DEFAULT_DISK_WATCH_INTERVAL_MS;
+  if (!(diskWatchMs > 0)) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `--container_disk_watch_interval must be positive, got ${diskWatchMs} ms`);
+  }
+  const pidsLimit = config.containerPidsLimit ?? DEFAULT_PIDS_LIMIT;
+  if (!Number.isInteger(pidsLimit) || pidsLimit < 0) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `--container_pids_limit must be a whole number >= 0 (0 = unlimited), got ${pidsLimit}`);
+  }
+  const cgroupsRoot = config.cgroupsRoot ?? DEFAULT_CGROUPS_ROOT;
+  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(cgroupsRoot)) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `--cgroups_root: "${cgroupsRoot}" is not a relative cgroup path; write e.g. agora`);
+  }
+  const runtimeDir = resolve(config.runtimeDir ?? join(workDir, 'runtime'));
+  const isolation = await isolationFor(config, { runtimeDir, cgroupsRoot, pidsLimit });
+  config.logger.info({ isolation: isolation.isolation }, `isolation ${isolation.reason}`);
+  for (const note of isolation.notes) config.logger.warn({ isolation: isolation.isolation }, note);
+
   const wildcard = config.ip === '0.0.0.0' || config.ip === '::';
   const advertisedIp = wildcard ? firstExternalIpv4() : config.ip;
   const hostname = config.hostname ?? (osHostname() || advertisedIp);
@@ -79,8 +118,11 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     work_dir: workDir,
     ip: config.ip,
     hostname,
-    launcher: 'posix',
-    isolation: 'posix',
+    launcher: isolation.isolation === 'oci' ? 'linux' : 'posix',
+    isolation: isolation.isolation,
+    ...(isolation.isolation === 'oci' ? { runtime_dir: runtimeDir, cgroups_root: cgroupsRoot, container_pids_limit: String(pidsLimit) } : {}),
+    container_disk_watch_interval: formatDuration(diskWatchMs),
+    enforce_container_disk_quota: String(config.enforceContainerDiskQuota ?? true),
     switch_user: String(agentIsRoot()),
     executor_shutdown_grace_period: formatDuration(grace),
     registration_backoff_factor: formatDuration(REGISTRATION_BACKOFF_FACTOR_MS),
@@ -102,15 +144,44 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
       executorShutdownGracePeriodMs: grace,
       flags,
       logger: config.logger,
+      launcher: isolation.launcher,
+      containerizer: { diskWatchIntervalMs: diskWatchMs, enforceDiskQuota: config.enforceContainerDiskQuota ?? true },
       ...(config.images === undefined ? {} : { images: config.images }),
     });
   } catch (err) {
+    isolation.close();
     const code = (err as NodeJS.ErrnoException).code;
     const hint = code === 'EADDRINUSE' ? '; is another agent running? pick another --port (0 = any free port)' : '';
     throw new AgoraError('AGORA_ERR_VALIDATION', `cannot listen on ${config.ip}:${config.port}: ${(err as Error).message}${hint}`);
   }
   config.logger.info({ url: agent.url, master: masterUrl, workDir, resources: resources.toString() }, 'agent started');
-  return { url: agent.url, agentId: () => agent.agentId(), stop: () => agent.stop() };
+  return {
+    url: agent.url,
+    isolation: { mode: isolation.isolation, reason: isolation.reason },
+    agentId: () => agent.agentId(),
+    stop: async () => {
+      await agent.stop();
+      isolation.close();
+    },
+  };
+}
+
+/** The launcher `--isolation` asks for, or the best one this machine allows; the flag's error otherwise. */
+async function isolationFor(
+  config: AgentConfig,
+  oci: { runtimeDir: string; cgroupsRoot: string; pidsLimit: number },
+): Promise<IsolationChoice> {
+  try {
+    return await chooseIsolation({
+      ...oci,
+      isRoot: agentIsRoot(),
+      logger: config.logger.child({ component: 'oci' }),
+      ...(config.isolation === undefined ? {} : { requested: config.isolation }),
+      ...(config.ociRuntime === undefined ? {} : { ociRuntime: config.ociRuntime }),
+    });
+  } catch (err) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', (err as Error).message);
+  }
 }
 
 /** "host:port" (or "http://host:port") to the master's base URL; ZooKeeper and files are refused. */

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent } from './agent.js';
-import type { AgentHandle } from './agent.js';
+import type { AgentConfig, AgentHandle } from './agent.js';
 import type { ImageOptions } from '../containerizer/index.js';
 import { createLogger } from './logging.js';
 import { startMaster } from './master.js';
@@ -21,6 +21,11 @@ export interface LocalConfig {
   attributes?: string;
   /** Directory for master.log and agent-<i>.log. */
   logDir: string;
+  /** Isolation flags for every agent (--isolation, ...); a runtime dir gets a subdirectory per agent. */
+  isolation?: Pick<
+    AgentConfig,
+    'isolation' | 'ociRuntime' | 'runtimeDir' | 'cgroupsRoot' | 'containerPidsLimit' | 'containerDiskWatchIntervalMs' | 'enforceContainerDiskQuota'
+  >;
   /** Image flags for every agent (--docker_registry, ...). */
   images?: ImageOptions;
 }
@@ -28,6 +33,8 @@ export interface LocalConfig {
 export interface LocalHandle {
   masterUrl: string;
   agentUrls: string[];
+  /** How the agents run tasks, and why (the first agent's; they share the machine). */
+  isolation: AgentHandle['isolation'] | undefined;
   workDir: string;
   stop(): Promise<void>;
 }
@@ -53,6 +60,8 @@ export async function startLocal(config: LocalConfig): Promise<LocalHandle> {
           port: config.port === 0 ? 0 : masterPort + 1 + i,
           ...(config.resources === undefined ? {} : { resources: config.resources }),
           ...(config.attributes === undefined ? {} : { attributes: config.attributes }),
+          ...config.isolation,
+          ...(config.isolation?.runtimeDir === undefined ? {} : { runtimeDir: join(config.isolation.runtimeDir, String(i)) }),
           ...(config.images === undefined ? {} : { images: config.images }),
           logger: createLogger({ name: `agent-${i}`, file: join(config.logDir, `agent-${i}.log`) }),
         }),
@@ -66,6 +75,7 @@ export async function startLocal(config: LocalConfig): Promise<LocalHandle> {
   return {
     masterUrl: master.url,
     agentUrls: agents.map((a) => a.url),
+    isolation: agents[0]?.isolation,
     workDir: config.workDir,
     async stop() {
       await Promise.allSettled(agents.map((a) => a.stop()));

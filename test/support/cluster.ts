@@ -24,6 +24,11 @@ export interface ClusterOptions {
   extraArgs?: string[];
   /** Run src/cli/main.ts through tsx instead of the built dist/ (for benchmarks, no build needed). */
   fromSource?: boolean;
+  /**
+   * `--isolation` of the agents: posix by default, so tests that look at task processes from the
+   * host (pids, /tmp files) see them as they are; the OCI tests ask for oci.
+   */
+  isolation?: 'posix' | 'oci';
 }
 
 export interface Cluster {
@@ -96,6 +101,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       String(agents),
       ...(resources === null ? [] : ['--resources', resources]),
       ...(interval === null ? [] : ['--allocation_interval', interval]),
+      '--isolation',
+      options.isolation ?? 'posix',
       ...(options.extraArgs ?? []),
     ],
     {},

@@ -1,20 +1,31 @@
 /**
  * The agent's legacy GET endpoints with Mesos's paths (facts 4.3): state, flags, health,
- * version and metrics, each also under `/slave(1)/` as Mesos's libprocess names them.
+ * version, metrics and per-container usage, each also under `/slave(1)/` as Mesos's libprocess
+ * names them; and the v1 Operator API.
  */
 import { freemem, loadavg, totalmem, cpus } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentCore } from '../core/index.js';
+import { containersJson, type MeasuredContainer, measureContainers, monitorStatisticsJson } from './containers.js';
+import { registerOperatorApi } from './operator.js';
 import { type AgentDescription, agentMetrics, agentStateJson } from './views.js';
 
 type Query = Record<string, string | undefined>;
 
-/** `core` and `agent` are getters: routes are registered before the server knows its port. */
-export function registerAgentEndpoints(app: FastifyInstance, core: () => AgentCore, agent: () => AgentDescription): void {
+/**
+ * `core`, `agent` and `containers` are getters: routes are registered before the server knows
+ * its port. `containers` lists the running containers with their usage.
+ */
+export function registerAgentEndpoints(
+  app: FastifyInstance,
+  core: () => AgentCore,
+  agent: () => AgentDescription,
+  containers: () => readonly MeasuredContainer[] = () => [],
+): void {
   const json = (names: string[], view: () => unknown) => {
     for (const name of names) {
       for (const path of [`/${name}`, `/slave(1)/${name}`]) {
-        app.get(path, (request: FastifyRequest, reply: FastifyReply) => sendJson(request, reply, view()));
+        app.get(path, async (request: FastifyRequest, reply: FastifyReply) => sendJson(request, reply, await view()));
       }
     }
   };
@@ -27,6 +38,9 @@ export function registerAgentEndpoints(app: FastifyInstance, core: () => AgentCo
     build_user: '',
   }));
   json(['metrics/snapshot'], () => agentMetrics(core(), agent(), Date.now(), systemMetrics()));
+  json(['monitor/statistics', 'monitor/statistics.json'], async () => monitorStatisticsJson(await measureContainers(core(), containers())));
+  json(['containers'], async () => containersJson(await measureContainers(core(), containers())));
+  registerOperatorApi(app, core, agent, containers);
   for (const path of ['/health', '/slave(1)/health']) app.get(path, (_request, reply) => reply.code(200).send());
 }
 

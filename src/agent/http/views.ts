@@ -64,13 +64,17 @@ function frameworkJson(framework: FrameworkEntry): Record<string, unknown> {
   };
 }
 
+/** Mesos's name of a command executor, as /state and /monitor/statistics show it. */
+export function executorName(executor: ExecutorEntry): string {
+  return `Command Executor (Task: ${executor.id}) (Command: ${commandText(executor.task.info.command)})`;
+}
+
 function executorJson(executor: ExecutorEntry): Record<string, unknown> {
   const { task } = executor;
   const done = isTerminalState(task.state);
-  const command = task.info.command;
   return {
     id: executor.id,
-    name: `Command Executor (Task: ${executor.id}) (Command: ${commandText(command)})`,
+    name: executorName(executor),
     source: executor.id,
     container: executor.containerId,
     directory: executor.directory,
@@ -141,7 +145,7 @@ export function agentMetrics(core: AgentCore, agent: AgentDescription, nowMs: nu
   return metrics;
 }
 
-function resourcesOf(task: TaskEntry): Resources {
+export function resourcesOf(task: TaskEntry): Resources {
   const parsed = Resources.tryFromWire(task.info.resources ?? []);
   return 'error' in parsed ? Resources.empty() : parsed;
 }
