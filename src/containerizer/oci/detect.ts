@@ -34,6 +34,10 @@ export interface DetectOptions {
   runtime?: string;
   /** Directories searched for executables; PATH and the usual system directories by default. */
   searchPath?: string[];
+  /** For tests: the cgroup layout instead of /proc/self/mountinfo's. */
+  layout?: CgroupLayout;
+  /** For tests: how a controller is mounted as v1 (default: mount -t cgroup). */
+  mountController?: (controller: string, target: string) => Promise<void>;
 }
 
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -44,7 +48,7 @@ export async function detectOciSupport(options: DetectOptions): Promise<OciSuppo
   const dirs = options.searchPath ?? [...(process.env['PATH'] ?? '').split(':').filter((d) => d !== ''), ...SYSTEM_DIRS];
   const conmon = await findExecutable('conmon', dirs);
   if (conmon === undefined) return { ok: false, reason: 'conmon, the container monitor, is not installed (apt-get install conmon)' };
-  const layout = await detectCgroupLayout();
+  const layout = options.layout ?? (await detectCgroupLayout());
   if (layout === undefined) return { ok: false, reason: `no cgroup hierarchy is mounted under ${CGROUP_ROOT}` };
 
   const notes: string[] = [];
@@ -69,7 +73,7 @@ export async function detectOciSupport(options: DetectOptions): Promise<OciSuppo
       runtime = candidate;
       break;
     }
-    const fixed = await mountHybridControllers(hybrid);
+    const fixed = await mountHybridControllers(hybrid, options.mountController ?? mountCgroupV1);
     if (fixed.ok) {
       notes.push(
         `mounted the ${hybrid.join(', ')} controller${hybrid.length > 1 ? 's' : ''} as cgroup v1 at ${hybrid.map((c) => join(CGROUP_ROOT, c)).join(', ')}: ` +
@@ -117,17 +121,23 @@ export async function hybridControllers(layout: CgroupLayout): Promise<string[]>
 }
 
 /** Mounts each controller as its own v1 hierarchy under /sys/fs/cgroup, which empties cgroup2. */
-async function mountHybridControllers(controllers: string[]): Promise<{ ok: true } | { ok: false; error: string }> {
+async function mountHybridControllers(
+  controllers: string[],
+  mount: (controller: string, target: string) => Promise<void>,
+): Promise<{ ok: true } | { ok: false; error: string }> {
   for (const controller of controllers) {
-    const target = join(CGROUP_ROOT, controller);
     try {
-      await mkdir(target, { recursive: true });
-      await run('mount', ['-t', 'cgroup', '-o', controller, 'cgroup', target]);
+      await mount(controller, join(CGROUP_ROOT, controller));
     } catch (err) {
       return { ok: false, error: (err as Error).message.trim() };
     }
   }
   return { ok: true };
+}
+
+async function mountCgroupV1(controller: string, target: string): Promise<void> {
+  await mkdir(target, { recursive: true });
+  await run('mount', ['-t', 'cgroup', '-o', controller, 'cgroup', target]);
 }
 
 function run(file: string, args: string[]): Promise<void> {
