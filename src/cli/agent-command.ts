@@ -8,6 +8,7 @@ import { parseLoggingLevel, runDaemon } from './daemon.js';
 import { parseDuration, parseHostPort, parsePort } from './flags.js';
 import { addImageOptions, imageOptionsFrom } from './image-flags.js';
 import { addIsolationOptions, isolationOptionsFrom } from './isolation-flags.js';
+import { addNetworkOptions, networkOptionsFrom } from './network-flags.js';
 
 export function agentCommand(): Command {
   const command = new Command('agent')
@@ -31,7 +32,7 @@ export function agentCommand(): Command {
     .addOption(
       new Option('--logging-level <level>', 'INFO, WARNING or ERROR').argParser(parseLoggingLevel).default('info', 'INFO'),
     );
-  return addIsolationOptions(addImageOptions(command)).action(async (opts: Record<string, unknown>) => {
+  return addNetworkOptions(addIsolationOptions(addImageOptions(command))).action(async (opts: Record<string, unknown>) => {
       const logDir = opts['logDir'] as string | undefined;
       const images = imageOptionsFrom(opts);
       const logger = createLogger({
@@ -56,6 +57,7 @@ export function agentCommand(): Command {
             ...optional<number>('executorShutdownGracePeriod', 'executorShutdownGracePeriodMs'),
             ...(images === undefined ? {} : { images }),
             ...isolationOptionsFrom(opts),
+            ...networkOptionsFrom(opts),
           }),
         (handle) => {
           process.stdout.write(

@@ -10,6 +10,7 @@ import { runDaemon } from './daemon.js';
 import { parseCount, parseDuration, parsePort } from './flags.js';
 import { addImageOptions, imageOptionsFrom } from './image-flags.js';
 import { addIsolationOptions, isolationOptionsFrom } from './isolation-flags.js';
+import { addNetworkOptions, networkOptionsFrom } from './network-flags.js';
 
 export function localCommand(): Command {
   const command = new Command('local')
@@ -23,7 +24,7 @@ export function localCommand(): Command {
     .option('--resources <resources>', "resources each agent offers (default: this machine's)")
     .option('--attributes <attributes>', 'attributes of each agent, e.g. "rack:r1"')
     .option('--allocation-interval <duration>', 'time between allocation cycles (default: 1secs)', parseDuration('--allocation_interval'));
-  return addIsolationOptions(addImageOptions(command)).action(async (opts: Record<string, unknown>) => {
+  return addNetworkOptions(addIsolationOptions(addImageOptions(command))).action(async (opts: Record<string, unknown>) => {
       const workDir = opts['workDir'] as string;
       const logDir = (opts['logDir'] as string | undefined) ?? join(workDir, 'logs');
       const agents = (opts['numSlaves'] as number | undefined) ?? (opts['agents'] as number);
@@ -43,6 +44,7 @@ export function localCommand(): Command {
             ...optional<number>('allocationInterval', 'allocationIntervalMs'),
             ...(imageOptionsFrom(opts) === undefined ? {} : { images: imageOptionsFrom(opts)! }),
             isolation: isolationOptionsFrom(opts),
+            network: networkOptionsFrom(opts),
           }),
         (handle) => {
           const master = handle.masterUrl;

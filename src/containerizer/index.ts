@@ -39,3 +39,4 @@ export {
 } from './images/index.js';
 export { prepareSandbox, type SandboxFiles } from './sandbox.js';
 export { agentIsRoot, agentUserName, IdNames, lookupUser, type UserEntry } from './users.js';
+export { networkIsolatorFromFlags, NetworkCniIsolator, type NetworkFlags } from './network/index.js';

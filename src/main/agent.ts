@@ -22,6 +22,7 @@ import {
   defaultDockerStoreDir,
   imageIsolators,
   type ImageOptions,
+  networkIsolatorFromFlags,
 } from '../containerizer/index.js';
 
 export type { ImageOptions };
@@ -59,6 +60,10 @@ export interface AgentConfig {
   containerDiskWatchIntervalMs?: number;
   /** `--enforce_container_disk_quota`: kill a task whose sandbox outgrows its disk; default true. */
   enforceContainerDiskQuota?: boolean;
+  /** `--network_cni_config_dir`: CNI networks tasks may join; absent: none (host network only). */
+  networkCniConfigDir?: string;
+  /** `--network_cni_plugins_dir`, ':'-separated; default /usr/lib/cni, else /opt/cni/bin. */
+  networkCniPluginsDir?: string;
 }
 
 export interface AgentHandle {
@@ -109,6 +114,17 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
   const isolation = await isolationFor(config, { runtimeDir, cgroupsRoot, pidsLimit });
   config.logger.info({ isolation: isolation.isolation }, `isolation ${isolation.reason}`);
   for (const note of isolation.notes) config.logger.warn({ isolation: isolation.isolation }, note);
+  const network = await networkIsolatorFromFlags({
+    workDir,
+    isolates: isolation.launcher.isolates,
+    isRoot: agentIsRoot(),
+    logger: config.logger,
+    ...(config.networkCniConfigDir === undefined ? {} : { configDir: resolve(config.networkCniConfigDir) }),
+    ...(config.networkCniPluginsDir === undefined ? {} : { pluginsDir: config.networkCniPluginsDir }),
+  }).catch((err: unknown) => {
+    isolation.close();
+    throw err;
+  });
 
   const wildcard = config.ip === '0.0.0.0' || config.ip === '::';
   const advertisedIp = wildcard ? firstExternalIpv4() : config.ip;
@@ -129,6 +145,9 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     ...(config.resources === undefined ? {} : { resources: config.resources }),
     ...(config.attributes === undefined ? {} : { attributes: config.attributes }),
     ...imageFlags(config.images, workDir),
+    ...(config.networkCniConfigDir === undefined
+      ? {}
+      : { network_cni_config_dir: resolve(config.networkCniConfigDir), network_cni_plugins_dir: network.pluginDirs.join(':') }),
   };
   let agent: Agent;
   try {
@@ -145,7 +164,11 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
       flags,
       logger: config.logger,
       launcher: isolation.launcher,
-      containerizer: { diskWatchIntervalMs: diskWatchMs, enforceDiskQuota: config.enforceContainerDiskQuota ?? true },
+      containerizer: {
+        diskWatchIntervalMs: diskWatchMs,
+        enforceDiskQuota: config.enforceContainerDiskQuota ?? true,
+        isolators: [network.isolator],
+      },
       ...(config.images === undefined ? {} : { images: config.images }),
     });
   } catch (err) {

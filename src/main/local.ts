@@ -28,6 +28,8 @@ export interface LocalConfig {
   >;
   /** Image flags for every agent (--docker_registry, ...). */
   images?: ImageOptions;
+  /** CNI flags for every agent (--network_cni_config_dir, --network_cni_plugins_dir). */
+  network?: Pick<AgentConfig, 'networkCniConfigDir' | 'networkCniPluginsDir'>;
 }
 
 export interface LocalHandle {
@@ -63,6 +65,7 @@ export async function startLocal(config: LocalConfig): Promise<LocalHandle> {
           ...config.isolation,
           ...(config.isolation?.runtimeDir === undefined ? {} : { runtimeDir: join(config.isolation.runtimeDir, String(i)) }),
           ...(config.images === undefined ? {} : { images: config.images }),
+          ...config.network,
           logger: createLogger({ name: `agent-${i}`, file: join(config.logDir, `agent-${i}.log`) }),
         }),
       );

@@ -29,6 +29,8 @@ export interface ClusterOptions {
    * host (pids, /tmp files) see them as they are; the OCI tests ask for oci.
    */
   isolation?: 'posix' | 'oci';
+  /** Reuse this work dir (a restart after a crash); default: a fresh temporary one. */
+  workDir?: string;
 }
 
 export interface Cluster {
@@ -87,7 +89,7 @@ export function tempDir(prefix: string): string {
 /** Starts `agora local --port 0` and waits until `agents` agents are registered. */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const agents = options.agents ?? 1;
-  const workDir = tempDir('cluster');
+  const workDir = options.workDir ?? tempDir('cluster');
   const resources = options.resources === undefined ? TEST_AGENT_RESOURCES : options.resources;
   const interval = options.allocationInterval === undefined ? '200ms' : options.allocationInterval;
   const child = spawnCli(

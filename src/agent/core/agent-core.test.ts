@@ -118,6 +118,16 @@ describe('AgentCore: a command task', () => {
     expect(running.uuid).toMatch(/^[A-Za-z0-9+/]{22}==$/);
   });
 
+  it('reports the addresses of CNI networks from RUNNING on, and none (not the agent\'s) before', () => {
+    const containerId = run(aTask('t1', { container: { type: 'MESOS', network_infos: [{ name: 'blue' }] } }));
+    const blue = { name: 'blue', ip_addresses: [{ protocol: 'IPv4', ip_address: '10.88.1.2' }] };
+    h.send({ kind: 'containerLaunched', containerId, pid: 4242, networkInfos: [blue] });
+    h.ackAll();
+    const [starting, running] = h.core.frameworks.get('f1')!.executors.get('t1')!.task.statuses;
+    expect(starting!.container_status?.network_infos).toEqual([]);
+    expect(running!.container_status?.network_infos).toEqual([blue]);
+  });
+
   it('forwards RUNNING only after STARTING is acknowledged, with latest_state ahead of it', () => {
     const containerId = run(aTask('t1'));
     h.send({ kind: 'containerLaunched', containerId, pid: 1 });

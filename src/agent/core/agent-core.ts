@@ -4,7 +4,7 @@
  */
 import { type FrameworkInfo, hasCapability, isTerminalState, type KillPolicy, type TaskInfo, type TaskReport } from '../../api/index.js';
 import { assert, assertNever, type Clock, type IdSource, uuidToBase64 } from '../../base/index.js';
-import { type KillCause, planCommandTask, terminalStatusFor } from './command-executor.js';
+import { type KillCause, namesNetwork, planCommandTask, terminalStatusFor } from './command-executor.js';
 import type { AgentEffect, AgentInput, ContainerExit, ContainerLimitation } from './effects.js';
 import { AgentBooks } from './books.js';
 import { gracePeriodMs, requestKill, startKill } from './kill.js';
@@ -178,6 +178,8 @@ export class AgentCore {
       });
       return;
     }
+    // Its CNI addresses come with containerLaunched; until then it reports none, not the agent's.
+    if (namesNetwork(task.container)) executor.networkInfos = [];
     executor.phase = 'launching';
     this.sendStatus(executor, { state: 'TASK_STARTING', source: 'SOURCE_EXECUTOR' });
     this.effects.push({ kind: 'launchContainer', launch: plan });

@@ -119,6 +119,20 @@ function formatSecs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}secs` : `${ms}ms`;
 }
 
+/**
+ * Whether an (opaque) ContainerInfo names a CNI network: such a container has no address until
+ * its networks are attached, and never the agent's (facts 8.3; unnamed entries mean the host's).
+ */
+export function namesNetwork(container: unknown): boolean {
+  if (typeof container !== 'object' || container === null) return false;
+  const infos = (container as { network_infos?: unknown }).network_infos;
+  if (!Array.isArray(infos)) return false;
+  return infos.some((info: unknown) => {
+    const name = typeof info === 'object' && info !== null ? (info as { name?: unknown }).name : undefined;
+    return typeof name === 'string' && name !== '';
+  });
+}
+
 /** Why the agent is killing a container; it decides the terminal state. */
 export type KillCause = 'killTask' | 'maxCompletion' | 'shutdown' | 'limitation';
 
