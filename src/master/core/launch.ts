@@ -187,7 +187,10 @@ function checkTask(
     return "Task must have exactly one of 'command' or 'executor' set";
   }
   if (task.executor !== undefined) return 'Custom executors (TaskInfo.executor) are not supported by this agora version yet';
-  if (task.command?.value === undefined || task.command.value === '') return "Task's 'command.value' must be set";
+  if ((task.command?.value ?? '') === '' && !(task.command?.shell === false && hasImage(task))) {
+    // With shell=false and an image, an empty value leaves the command to the image's Entrypoint/Cmd.
+    return "Task's 'command.value' must be set (it may be empty only with 'shell': false and a container image)";
+  }
   const grace = task.kill_policy?.grace_period?.nanoseconds;
   if (grace !== undefined && grace < 0) return "Task's 'kill_policy.grace_period' must not be negative";
   const maxCompletion = task.max_completion_time?.nanoseconds;
@@ -217,3 +220,8 @@ function dropTask(
   ctx.count(`master/${state.toLowerCase()}/source_master/${reason.toLowerCase()}`);
 }
 
+
+function hasImage(task: TaskInfo): boolean {
+  const container = task.container as { mesos?: { image?: unknown } } | undefined;
+  return container?.mesos?.image !== undefined;
+}

@@ -91,6 +91,37 @@ describe('master core: offers and launches', () => {
     expect(agent.eventsOf('RUN_TASK')).toHaveLength(0);
   });
 
+  it('lets a task leave its command to its image only with shell=false', () => {
+    const h = new MasterHarness();
+    const f = h.subscribe();
+    const agent = h.addAgent('cpus:2;mem:256');
+    h.settle();
+    const offer = f.offers()[0]!;
+    const task = (id: string, command: object, container?: object) => ({
+      name: id,
+      task_id: { value: id },
+      agent_id: offer.agent_id,
+      resources: (Resources.parse('cpus:0.5') as Resources).toWire(),
+      command,
+      ...(container === undefined ? {} : { container }),
+    });
+    const image = { type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: 'busybox' } } } };
+    f.call({
+      type: 'ACCEPT',
+      accept: {
+        offer_ids: [offer.id],
+        operations: [
+          { type: 'LAUNCH', launch: { task_infos: [task('image', { shell: false }, image), task('noimage', { shell: false }), task('shell', {}, image)] } },
+        ],
+      },
+    });
+    expect(agent.eventsOf('RUN_TASK').map((e) => e.run_task.task.task_id.value)).toEqual(['image']);
+    expect(f.updates().map((s) => [s.task_id.value, s.state])).toEqual([
+      ['noimage', 'TASK_ERROR'],
+      ['shell', 'TASK_ERROR'],
+    ]);
+  });
+
   it('answers launches on an offer that is gone with TASK_LOST, or TASK_DROPPED for partition-aware frameworks', () => {
     const h = new MasterHarness();
     const plain = h.subscribe({ name: 'plain' });
