@@ -18,6 +18,7 @@ import {
   withValue,
 } from './entry.js';
 import { parseResourceText } from './parse.js';
+import { dropDynamicReservations, isQuotaScalar, popReservations, shrinkQuotaScalars } from './reservations.js';
 import { isAncestorRole } from './roles.js';
 import { type Interval, addRanges, addSets, formatRanges, formatSet, fromMilli } from './values.js';
 
@@ -87,6 +88,7 @@ const ALLOCATED_MEMO_SLOTS = 4;
 export class Resources {
   private static readonly EMPTY = new Resources([]);
   private readonly anyReserved: boolean;
+  private readonly anyRefined: boolean;
   /** The allocation role all entries share (undefined: none has one), or null when they differ. */
   private readonly commonRole: string | undefined | null;
   // Memos, safe because the value is immutable. The allocator offers the same available
@@ -100,16 +102,21 @@ export class Resources {
   /** Only roles that some reservation here serves; every other role gets unreservedSplit. */
   private allocatableCache: Map<string, readonly [Resources, Resources]> | undefined;
   private unreservedSplit: readonly [Resources, Resources] | undefined;
+  private quotaSplitCache: readonly [Resources, Resources] | undefined;
+  private reservedByRoleCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
 
   /** Entries are canonical: sorted by key, unique keys, no empty values, one type per name. */
   private constructor(private readonly entries: readonly Entry[]) {
     let anyReserved = false;
+    let anyRefined = false;
     let common: string | undefined | null = entries[0]?.identity.allocationRole;
     for (const e of entries) {
       if (e.identity.reservedRole !== undefined) anyReserved = true;
+      if (e.identity.reservations.length > 1) anyRefined = true;
       if (e.identity.allocationRole !== common) common = null;
     }
     this.anyReserved = anyReserved;
+    this.anyRefined = anyRefined;
     this.commonRole = common;
   }
 
@@ -307,6 +314,77 @@ export class Resources {
     return this.anyReserved;
   }
 
+  /** Everything reserved (to any role). */
+  reserved(): Resources {
+    return this.anyReserved ? this.filter((e) => e.identity.reservedRole !== undefined) : Resources.EMPTY;
+  }
+
+  /** The roles resources here are reserved to (the top of each stack), sorted. */
+  reservedRoles(): string[] {
+    const roles = new Set<string>();
+    for (const e of this.entries) if (e.identity.reservedRole !== undefined) roles.add(e.identity.reservedRole);
+    return [...roles].sort();
+  }
+
+  /**
+   * Reserved scalar quantities (thousandths) by the role at the top of each stack. Memoized:
+   * the allocator charges an agent's reservations to quota whenever its total changes.
+   */
+  reservedQuantitiesByRole(): ReadonlyMap<string, ReadonlyMap<string, number>> {
+    if (this.reservedByRoleCache === undefined) {
+      const byRole = new Map<string, Map<string, number>>();
+      for (const e of this.entries) {
+        const role = e.identity.reservedRole;
+        if (role === undefined || e.value.type !== 'SCALAR') continue;
+        let sums = byRole.get(role);
+        if (sums === undefined) byRole.set(role, (sums = new Map()));
+        sums.set(e.name, (sums.get(e.name) ?? 0) + e.value.milli);
+      }
+      this.reservedByRoleCache = byRole;
+    }
+    return this.reservedByRoleCache;
+  }
+
+  /** Each resource with the top of its reservation stack removed (UNRESERVE; RESERVE's source). All must be reserved. */
+  popReservation(): Resources {
+    return canonicalOrAssert(popReservations(this.entries));
+  }
+
+  /** Without any dynamic reservation: what the agent's --resources declare (static reservations kept). */
+  withoutDynamicReservations(): Resources {
+    return this.anyReserved ? canonicalOrAssert(dropDynamicReservations(this.entries)) : this;
+  }
+
+  /** Whether some reservation here was refined (a stack deeper than one). */
+  hasRefinedReservations(): boolean {
+    return this.anyRefined;
+  }
+
+  /** Without refined reservations: what a framework without RESERVATION_REFINEMENT may be offered. */
+  withoutRefinedReservations(): Resources {
+    return this.hasRefinedReservations() ? this.filter((e) => e.identity.reservations.length <= 1) : this;
+  }
+
+  /** Unreserved, non-revocable scalars: what quota counts, and what limits and headroom cut. */
+  quotaScalars(): Resources {
+    return (this.quotaSplitCache ??= this.splitQuota())[0];
+  }
+
+  /** The rest: reserved, revocable and non-scalar resources (ports), which quota does not cut. */
+  withoutQuotaScalars(): Resources {
+    return (this.quotaSplitCache ??= this.splitQuota())[1];
+  }
+
+  /**
+   * Quota scalars cut so each name sums to at most its cap in thousandths; names without a cap
+   * are kept whole ('keep') or dropped ('drop'); the rest is kept. Returns this very value when
+   * nothing had to be cut.
+   */
+  shrinkQuotaScalars(capsMilli: ReadonlyMap<string, number>, uncapped: 'keep' | 'drop'): Resources {
+    const shrunk = shrinkQuotaScalars(this.entries, capsMilli, uncapped);
+    return shrunk === undefined ? this : Resources.ofEntries(shrunk);
+  }
+
   /** Flag syntax, e.g. "cpus:2;cpus(eng):1;mem:1024;ports:[31000-32000]"; allocation shown as Mesos does. */
   toString(): string {
     return this.entries.map(formatEntry).join(';');
@@ -336,6 +414,10 @@ export class Resources {
     split = [this.filter(usable), this.filter((e) => !usable(e))];
     (this.allocatableCache ??= new Map()).set(role, split);
     return split;
+  }
+
+  private splitQuota(): readonly [Resources, Resources] {
+    return [this.filter(isQuotaScalar), this.filter((e) => !isQuotaScalar(e))];
   }
 
   private filter(keep: (e: Entry) => boolean): Resources {
