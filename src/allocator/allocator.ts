@@ -4,9 +4,15 @@
  */
 import { BugIndicatingError, type Clock, type Prng, assert } from '../base/index.js';
 import { Resources } from '../resources/index.js';
-import { DEFAULT_MIN_ALLOCATABLE, type MinAllocatable, type MinAllocatableMilli, meetsMinimum, toMilliRules } from './allocatable.js';
-import { type AgentFilters, MAX_REFUSE_SECONDS, RefuseFilters, isFiltered } from './filters.js';
+import { DEFAULT_MIN_ALLOCATABLE, type MinAllocatable, type MinAllocatableMilli, toMilliRules } from './allocatable.js';
+import { MAX_REFUSE_SECONDS, RefuseFilters } from './filters.js';
+import { type CycleDeps, allocateAgents } from './hierarchical.js';
+import { QuotaBook, type QuotaSpec } from './quota.js';
 import { Shares, addQuantities } from './shares.js';
+import { assertSameQuantities, checkAllocatorInvariants } from './invariants.js';
+import type { AgentState, Allocation, FrameworkState } from './state.js';
+
+export type { Allocation } from './state.js';
 
 export interface AllocatorOptions {
   clock: Clock;
@@ -18,41 +24,13 @@ export interface AllocatorOptions {
   fairSharingExcludedResourceNames?: readonly string[];
 }
 
-/** One offer's worth: one agent, one role, one framework. */
-export interface Allocation {
-  frameworkId: string;
-  agentId: string;
-  role: string;
-  /** Carries allocation_info.role (Resources.allocatedTo(role)). */
-  resources: Resources;
-}
-
 export interface FrameworkOptions {
   roles: string[];
   suppressedRoles?: string[];
   /** Default true. */
   active?: boolean;
-}
-
-interface FrameworkState {
-  readonly id: string;
-  roles: Set<string>;
-  suppressed: Set<string>;
-  active: boolean;
-}
-
-interface AgentState {
-  readonly id: string;
-  readonly hostname: string;
-  readonly total: Resources;
-  /** total minus everything allocated, without allocation_info. */
-  available: Resources;
-  /**
-   * Per framework, including frameworks removed before their resources were recovered. The one
-   * record of who holds what: the sorters keep only the sums that shares are made of.
-   */
-  readonly allocated: Map<string, Resources>;
-  active: boolean;
+  /** RESERVATION_REFINEMENT capability: offers may carry refined reservations. Default false. */
+  reservationRefinement?: boolean;
 }
 
 export class Allocator {
@@ -61,8 +39,11 @@ export class Allocator {
   private readonly minRules: MinAllocatableMilli;
   private readonly frameworks = new Map<string, FrameworkState>();
   private readonly agents = new Map<string, AgentState>();
+  private readonly weights = new Map<string, number>();
   private readonly shares: Shares;
+  private readonly quota = new QuotaBook();
   private readonly filters = new RefuseFilters();
+  private readonly cycle: CycleDeps;
   /** Something changed that any agent could now be offered for (a framework event). */
   private dirtyAll = false;
   private readonly dirtyAgents = new Set<string>();
@@ -71,7 +52,15 @@ export class Allocator {
     this.clock = options.clock;
     this.prng = options.prng;
     this.minRules = toMilliRules(options.minAllocatable ?? DEFAULT_MIN_ALLOCATABLE);
-    this.shares = new Shares(new Set(options.fairSharingExcludedResourceNames ?? []));
+    this.shares = new Shares(new Set(options.fairSharingExcludedResourceNames ?? []), (role) => this.weights.get(role) ?? 1);
+    this.cycle = {
+      shares: this.shares,
+      quota: this.quota,
+      filters: this.filters,
+      frameworks: this.frameworks,
+      minRules: this.minRules,
+      book: (agent, frameworkId, role, resources) => this.book(agent, frameworkId, role, resources),
+    };
   }
 
   // ---- frameworks ----
@@ -98,6 +87,7 @@ export class Allocator {
       roles: new Set(info.roles),
       suppressed: new Set(info.suppressedRoles ?? []),
       active: info.active ?? true,
+      reservationRefinement: info.reservationRefinement ?? false,
     };
     this.frameworks.set(frameworkId, fw);
     for (const role of fw.roles) this.syncClient(fw, role);
@@ -108,14 +98,24 @@ export class Allocator {
     this.dirtyAll = true;
   }
 
-  /** New roles and suppressed roles. Filters of roles left are dropped; their allocations stay counted until recovered. */
-  updateFramework(frameworkId: string, info: { roles: string[]; suppressedRoles?: string[] }): void {
+  /**
+   * New roles and suppressed roles (UPDATE_FRAMEWORK, re-subscription). Filters of roles left, and
+   * of roles no longer suppressed, are dropped; allocations in roles left stay counted until recovered.
+   */
+  updateFramework(
+    frameworkId: string,
+    info: { roles: string[]; suppressedRoles?: string[]; reservationRefinement?: boolean },
+  ): void {
     const fw = this.framework(frameworkId, 'updateFramework');
     const before = new Set(fw.roles);
+    const wasSuppressed = fw.suppressed;
     fw.roles = new Set(info.roles);
     fw.suppressed = new Set(info.suppressedRoles ?? []);
+    if (info.reservationRefinement !== undefined) fw.reservationRefinement = info.reservationRefinement;
     const left = new Set([...before].filter((role) => !fw.roles.has(role)));
-    if (left.size > 0) this.filters.clear(frameworkId, left);
+    const unsuppressed = [...wasSuppressed].filter((role) => fw.roles.has(role) && !fw.suppressed.has(role));
+    const cleared = new Set([...left, ...unsuppressed]);
+    if (cleared.size > 0) this.filters.clear(frameworkId, cleared);
     for (const role of fw.roles) this.syncClient(fw, role);
     for (const role of left) {
       this.syncClient(fw, role);
@@ -156,8 +156,9 @@ export class Allocator {
   suppressOffers(frameworkId: string, roles?: readonly string[]): void {
     const fw = this.framework(frameworkId, 'suppressOffers');
     for (const role of this.rolesOrAll(fw, roles)) {
+      if (!fw.roles.has(role)) continue;
       fw.suppressed.add(role);
-      if (fw.roles.has(role)) this.syncClient(fw, role);
+      this.syncClient(fw, role);
     }
   }
 
@@ -171,6 +172,39 @@ export class Allocator {
     }
     this.filters.clear(frameworkId, revived);
     this.dirtyAll = true;
+  }
+
+  // ---- roles ----
+
+  /** Sets role weights (facts 6.4: > 0; 1 is the default). Takes effect at the next pass. */
+  updateWeights(weights: Iterable<readonly [role: string, weight: number]>): void {
+    for (const [role, weight] of weights) {
+      assert(Number.isFinite(weight) && weight > 0, `updateWeights: weight of ${role} must be positive, got ${weight}`);
+      if (weight === 1) this.weights.delete(role);
+      else this.weights.set(role, weight);
+      this.shares.roleSorter.weightChanged(role);
+    }
+    this.dirtyAll = true;
+  }
+
+  weight(role: string): number {
+    return this.weights.get(role) ?? 1;
+  }
+
+  /** Sets or (with nothing in it) resets the quota of a top-level role. Validation is the master's. */
+  updateQuota(role: string, quota: QuotaSpec): void {
+    this.quota.set(role, quota);
+    this.dirtyAll = true;
+  }
+
+  /** Guarantees and limits of a role (natural units); empty maps for the default quota. */
+  quotaOf(role: string): { guarantees: Map<string, number>; limits: Map<string, number> } {
+    return this.quota.get(role);
+  }
+
+  /** What the role's top-level role consumes against its quota: reservations plus unreserved allocation. */
+  consumedQuota(role: string): Map<string, number> {
+    return new Map([...this.quota.consumedBy(role)].map(([name, milli]) => [name, milli / 1000]));
   }
 
   // ---- agents ----
@@ -191,7 +225,9 @@ export class Allocator {
       allocated.set(frameworkId, held);
     }
     this.agents.set(agentId, { id: agentId, hostname: info.hostname, total, available, allocated, active: true });
+    this.quota.chargeAgent(total, 1);
     for (const [frameworkId, held] of allocated) {
+      this.chargeAllocations(held, 1);
       const fw = this.frameworks.get(frameworkId);
       if (fw !== undefined) this.track(fw, held);
     }
@@ -204,9 +240,11 @@ export class Allocator {
     const agent = this.agents.get(agentId);
     if (agent === undefined) return;
     for (const [frameworkId, held] of agent.allocated) {
+      this.chargeAllocations(held, -1);
       const fw = this.frameworks.get(frameworkId);
       if (fw !== undefined) this.untrack(fw, held);
     }
+    this.quota.chargeAgent(agent.total, -1);
     this.shares.addToTotal(agent.total.scalarQuantitiesMilli(), -1);
     this.filters.removeAgent(agentId);
     this.dirtyAgents.delete(agentId);
@@ -244,6 +282,7 @@ export class Allocator {
     if (left.isEmpty()) agent.allocated.delete(frameworkId);
     else agent.allocated.set(frameworkId, left);
     agent.available = this.restored(agent, agent.available.add(recovered.unallocated()));
+    this.chargeAllocations(recovered, -1);
     this.dirtyAgents.add(agentId);
 
     const fw = this.frameworks.get(frameworkId);
@@ -257,23 +296,58 @@ export class Allocator {
     }
   }
 
+  /**
+   * A framework's RESERVE or UNRESERVE on resources it was offered: `from` (which it holds, with
+   * allocation_info) becomes `to`, and the agent's total changes with it. Quantities are equal.
+   */
+  updateAllocation(frameworkId: string, agentId: string, from: Resources, to: Resources): void {
+    const agent = this.agent(agentId, 'updateAllocation');
+    const held = agent.allocated.get(frameworkId) ?? Resources.empty();
+    if (!held.contains(from)) throw new BugIndicatingError(`updateAllocation: ${frameworkId} holds ${held} on ${agentId}, not ${from}`);
+    assertSameQuantities(from, to, 'updateAllocation');
+    this.retotal(agent, agent.total.subtract(from.unallocated()).add(to.unallocated()));
+    agent.allocated.set(frameworkId, held.subtract(from).add(to));
+    this.chargeAllocations(from, -1);
+    this.chargeAllocations(to, 1);
+    this.dirtyAgents.add(agentId);
+  }
+
+  /**
+   * An operator's reservation change on unallocated resources: `from` becomes `to` in the agent's
+   * total and available. False, changing nothing, when `from` is not all available (offered or used).
+   */
+  updateAvailable(agentId: string, from: Resources, to: Resources): boolean {
+    const agent = this.agent(agentId, 'updateAvailable');
+    if (!agent.available.contains(from)) return false;
+    assertSameQuantities(from, to, 'updateAvailable');
+    this.retotal(agent, agent.total.subtract(from).add(to));
+    agent.available = this.restored(agent, agent.available.subtract(from).add(to));
+    this.dirtyAgents.add(agentId);
+    return true;
+  }
+
+  /** The agent's total with reservations as they are now (what it should checkpoint). */
+  total(agentId: string): Resources {
+    return this.agents.get(agentId)?.total ?? Resources.empty();
+  }
+
   // ---- the cycle ----
 
   /**
    * One allocation pass over the given agents (the prompt re-offer after resources were freed)
-   * or over all (the batch every --allocation_interval). Per agent, roles in DRF order, then
-   * frameworks in DRF order: the first one not filtered gets everything its role may use there.
-   * What is returned counts as allocated until recoverResources.
+   * or over all (the batch every --allocation_interval); see hierarchical.ts. What is returned
+   * counts as allocated until recoverResources.
    */
   allocate(agentIds?: Iterable<string>): Allocation[] {
     const nowMs = this.clock.monotonicMs();
     for (const agentId of this.filters.expire(nowMs)) this.dirtyAgents.add(agentId);
     const candidates = agentIds === undefined ? [...this.agents.keys()] : [...new Set(agentIds)].filter((id) => this.agents.has(id));
     this.prng?.shuffle(candidates);
-    const out: Allocation[] = [];
-    if (this.shares.roleOrder().length > 0) {
-      for (const agentId of candidates) this.allocateAgent(this.agents.get(agentId)!, nowMs, out);
-    }
+    const out = allocateAgents(
+      this.cycle,
+      candidates.map((id) => this.agents.get(id)!),
+      nowMs,
+    );
     if (agentIds === undefined) {
       this.dirtyAll = false;
       this.dirtyAgents.clear();
@@ -290,45 +364,17 @@ export class Allocator {
     return next !== undefined && next <= this.clock.monotonicMs();
   }
 
-  private allocateAgent(agent: AgentState, nowMs: number, out: Allocation[]): void {
-    if (!agent.active || agent.available.isEmpty()) return;
-    const filters = this.filters.onAgent(agent.id);
-    // The live order: an allocation moves that role later (its share grew), which shifts the
-    // next role into this index, so the index only advances when nothing was allocated. A role
-    // met twice has nothing left here (it just got everything it may use), so the order seen is
-    // the order at the start of this agent, without copying it.
-    const roles = this.shares.roleOrder();
-    for (let i = 0; i < roles.length; ) {
-      const role = roles[i]!;
-      if (!this.allocateRole(agent, role, filters, nowMs, out)) {
-        i++;
-        continue;
-      }
-      if (agent.available.isEmpty()) return;
-    }
-  }
-
-  /** Offers the agent's resources usable by `role` to its first framework in DRF order that is not filtered. */
-  private allocateRole(agent: AgentState, role: string, filters: AgentFilters | undefined, nowMs: number, out: Allocation[]): boolean {
-    const offerable = agent.available.allocatableTo(role);
-    if (offerable.isEmpty()) return false;
-    const quantities = offerable.scalarQuantitiesMilli();
-    if (!meetsMinimum(quantities, this.minRules)) return false;
-    let chosen: string | undefined;
-    for (const frameworkId of this.shares.frameworkOrder(role)) {
-      if (filters !== undefined && isFiltered(filters, frameworkId, role, offerable, nowMs)) continue;
-      chosen = frameworkId;
-      break;
-    }
-    if (chosen === undefined) return false;
-    const resources = offerable.allocatedTo(role);
-    agent.available = agent.available.notAllocatableTo(role);
-    const held = agent.allocated.get(chosen);
-    const sum = held === undefined ? resources : held.add(resources);
-    agent.allocated.set(chosen, sum);
-    this.shares.allocated(chosen, role, quantities);
-    out.push({ frameworkId: chosen, agentId: agent.id, role, resources });
-    return true;
+  /** Records one allocation of the cycle; `resources` are part of the agent's available. */
+  private book(agent: AgentState, frameworkId: string, role: string, resources: Resources): Allocation {
+    // Most offers are all the role may use here: then the rest is a memoized split, not a subtraction.
+    const whole = resources === agent.available.allocatableTo(role);
+    agent.available = whole ? agent.available.notAllocatableTo(role) : agent.available.subtract(resources);
+    const allocated = resources.allocatedTo(role);
+    const held = agent.allocated.get(frameworkId);
+    agent.allocated.set(frameworkId, held === undefined ? allocated : held.add(allocated));
+    this.shares.allocated(frameworkId, role, resources.scalarQuantitiesMilli());
+    this.quota.chargeAllocation(role, resources, 1);
+    return { frameworkId, agentId: agent.id, role, resources: allocated };
   }
 
   // ---- read-only views (for /state, /metrics, tests) ----
@@ -361,9 +407,20 @@ export class Allocator {
     return this.shares.dominantShare(sum);
   }
 
-  /** The role's share of the cluster, over its weight (1 for now). */
+  /** The dominant share of the role and its subtree over the cluster, divided by its weight (allocator/mesos/roles/<role>/shares/dominant). */
   roleDominantShare(role: string): number {
     return this.shares.roleShare(role);
+  }
+
+  /** Scalars held (offered or used) by the role and its descendants, in natural units. */
+  roleAllocation(role: string): Map<string, number> {
+    return new Map([...this.shares.roleSorter.subtreeAllocation(role)].map(([name, milli]) => [name, milli / 1000]));
+  }
+
+  /** Roles the allocator knows: with frameworks, weights or quota, and their ancestors. */
+  roles(): string[] {
+    const roles = new Set([...this.shares.roleSorter.roles(), ...this.weights.keys(), ...this.quota.roles()]);
+    return [...roles].sort();
   }
 
   /** Unexpired refuse filters, for one role (allocator/mesos/offer_filters/roles/<role>/active) or all. */
@@ -384,34 +441,25 @@ export class Allocator {
 
   /** Asserts the bookkeeping adds up; O(agents), for tests and the simulator. */
   checkInvariants(): void {
-    for (const agent of this.agents.values()) {
-      let sum = agent.available;
-      for (const held of agent.allocated.values()) sum = sum.add(held.unallocated());
-      if (!sum.equals(agent.total)) throw new BugIndicatingError(`agent ${agent.id}: available + allocated = ${sum}, total = ${agent.total}`);
-    }
-    // The sorters' sums are what the agents' records say each framework holds in each role.
-    const expected = new Map<string, Map<string, number>>();
-    for (const agent of this.agents.values()) {
-      for (const [frameworkId, held] of agent.allocated) {
-        if (!this.frameworks.has(frameworkId)) continue;
-        for (const [role, part] of held.allocations()) {
-          const key = `${frameworkId} in ${role}`;
-          if (!expected.has(key)) expected.set(key, new Map());
-          addQuantities(expected.get(key)!, part.scalarQuantitiesMilli(), 1);
-        }
-      }
-    }
-    for (const fw of this.frameworks.values()) {
-      for (const role of this.shares.rolesOf(fw.id)) {
-        const want = expected.get(`${fw.id} in ${role}`) ?? new Map<string, number>();
-        const have = this.shares.allocation(fw.id, role);
-        const same = want.size === have.size && [...want].every(([name, milli]) => have.get(name) === milli);
-        assert(same, `framework ${fw.id} in ${role}: sorter counts ${JSON.stringify([...have])}, agents hold ${JSON.stringify([...want])}`);
-      }
-    }
+    checkAllocatorInvariants({ agents: this.agents, frameworks: this.frameworks, shares: this.shares, quota: this.quota });
   }
 
   // ---- bookkeeping ----
+
+  /** Charges allocated resources (carrying allocation roles) to their roles' quota, or gives them back. */
+  private chargeAllocations(resources: Resources, sign: 1 | -1): void {
+    for (const [role, part] of resources.allocations()) {
+      if (!(role !== undefined)) throw new BugIndicatingError(`quota: resources ${part} carry no allocation role`);
+      this.quota.chargeAllocation(role, part, sign);
+    }
+  }
+
+  /** A new total (reservations changed): the old one's quota charges go, the new one's come. */
+  private retotal(agent: AgentState, total: Resources): void {
+    this.quota.chargeAgent(agent.total, -1);
+    agent.total = total;
+    this.quota.chargeAgent(total, 1);
+  }
 
   /**
    * A fully free agent gets its `total` object back, so the memos on that value (its split per
@@ -423,13 +471,13 @@ export class Allocator {
 
   private framework(frameworkId: string, event: string): FrameworkState {
     const fw = this.frameworks.get(frameworkId);
-    assert(fw !== undefined, `${event}: unknown framework ${frameworkId}`);
+    if (!(fw !== undefined)) throw new BugIndicatingError(`${event}: unknown framework ${frameworkId}`);
     return fw;
   }
 
   private agent(agentId: string, event: string): AgentState {
     const agent = this.agents.get(agentId);
-    assert(agent !== undefined, `${event}: unknown agent ${agentId}`);
+    if (!(agent !== undefined)) throw new BugIndicatingError(`${event}: unknown agent ${agentId}`);
     return agent;
   }
 
@@ -445,7 +493,7 @@ export class Allocator {
   /** Counts resources (carrying allocation roles) in the framework's and the roles' shares. */
   private track(fw: FrameworkState, resources: Resources): void {
     for (const [role, part] of resources.allocations()) {
-      assert(role !== undefined, `track: resources of ${fw.id} carry no allocation role`);
+      if (!(role !== undefined)) throw new BugIndicatingError(`track: resources of ${fw.id} carry no allocation role`);
       this.syncClient(fw, role);
       this.shares.allocated(fw.id, role, part.scalarQuantitiesMilli());
     }
@@ -477,3 +525,4 @@ export class Allocator {
     return resources.subtract(bare).add(bare.allocatedTo([...candidates][0]!));
   }
 }
+

@@ -22,21 +22,56 @@ interface Installed extends RefuseFilter {
   removed: boolean;
 }
 
-export type AgentFilters = ReadonlyMap<string, readonly RefuseFilter[]>;
+/**
+ * The filters on one agent as parallel arrays, one slot per filter. The cycle checks them for
+ * every framework it tries on the agent: packed arrays touch a few cache lines where a map of
+ * filter objects would touch one per filter, and with 10,000 agents that is what costs.
+ */
+export class AgentFilters {
+  readonly frameworkIds: string[] = [];
+  readonly roles: string[] = [];
+  readonly expiresAtMs: number[] = [];
+  readonly resources: Resources[] = [];
+  readonly installed: Installed[] = [];
+
+  get size(): number {
+    return this.installed.length;
+  }
+
+  add(f: Installed): void {
+    this.frameworkIds.push(f.frameworkId);
+    this.roles.push(f.role);
+    this.expiresAtMs.push(f.expiresAtMs);
+    this.resources.push(f.resources);
+    this.installed.push(f);
+  }
+
+  /** Swaps the last slot into the removed one: order does not matter. */
+  remove(f: Installed): void {
+    const i = this.installed.indexOf(f);
+    assert(i >= 0, 'refuse filter: removing a filter that is not on its agent');
+    for (const list of [this.frameworkIds, this.roles, this.expiresAtMs, this.resources, this.installed] as unknown[][]) {
+      list[i] = list[list.length - 1];
+      list.pop();
+    }
+  }
+}
 
 /** Filtered when some unexpired filter of (framework, role) contains everything that would be offered. */
 export function isFiltered(onAgent: AgentFilters, frameworkId: string, role: string, offerable: Resources, nowMs: number): boolean {
-  const list = onAgent.get(frameworkId);
-  if (list === undefined) return false;
-  for (const f of list) {
-    if (f.role === role && f.expiresAtMs > nowMs && f.resources.contains(offerable)) return true;
+  const ids = onAgent.frameworkIds;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] !== frameworkId || onAgent.roles[i] !== role || onAgent.expiresAtMs[i]! <= nowMs) continue;
+    // The same value comes back offer after offer (Resources memoize), so identity decides most checks.
+    const declined = onAgent.resources[i]!;
+    if (declined === offerable || declined.contains(offerable)) return true;
   }
   return false;
 }
 
 export class RefuseFilters {
-  /** agent -> framework -> filters (of any role); the cycle looks up by agent, then framework. */
-  private readonly byAgent = new Map<string, Map<string, Installed[]>>();
+  /** The cycle looks filters up by agent, once per agent. */
+  private readonly byAgent = new Map<string, AgentFilters>();
   private readonly byFramework = new Map<string, Set<Installed>>();
   private readonly expiries = new MinHeap<Installed>((a, b) => a.expiresAtMs < b.expiresAtMs);
   private readonly countByRole = new Map<string, number>();
@@ -44,11 +79,9 @@ export class RefuseFilters {
   add(filter: RefuseFilter): void {
     assert(Number.isFinite(filter.expiresAtMs), `refuse filter expiry must be finite, got ${filter.expiresAtMs}`);
     const installed: Installed = { ...filter, removed: false };
-    let pairs = this.byAgent.get(filter.agentId);
-    if (pairs === undefined) this.byAgent.set(filter.agentId, (pairs = new Map()));
-    const list = pairs.get(filter.frameworkId);
-    if (list === undefined) pairs.set(filter.frameworkId, [installed]);
-    else list.push(installed);
+    let onAgent = this.byAgent.get(filter.agentId);
+    if (onAgent === undefined) this.byAgent.set(filter.agentId, (onAgent = new AgentFilters()));
+    onAgent.add(installed);
     let mine = this.byFramework.get(filter.frameworkId);
     if (mine === undefined) this.byFramework.set(filter.frameworkId, (mine = new Set()));
     mine.add(installed);
@@ -76,9 +109,9 @@ export class RefuseFilters {
   }
 
   removeAgent(agentId: string): void {
-    const pairs = this.byAgent.get(agentId);
-    if (pairs === undefined) return;
-    for (const list of [...pairs.values()]) for (const f of [...list]) this.remove(f);
+    const onAgent = this.byAgent.get(agentId);
+    if (onAgent === undefined) return;
+    for (const f of [...onAgent.installed]) this.remove(f);
   }
 
   /** Removes filters expired at nowMs and returns the agents they were on. */
@@ -113,11 +146,9 @@ export class RefuseFilters {
   private remove(f: Installed): void {
     if (f.removed) return;
     f.removed = true;
-    const pairs = this.byAgent.get(f.agentId)!;
-    const list = pairs.get(f.frameworkId)!;
-    list.splice(list.indexOf(f), 1);
-    if (list.length === 0) pairs.delete(f.frameworkId);
-    if (pairs.size === 0) this.byAgent.delete(f.agentId);
+    const onAgent = this.byAgent.get(f.agentId)!;
+    onAgent.remove(f);
+    if (onAgent.size === 0) this.byAgent.delete(f.agentId);
     const mine = this.byFramework.get(f.frameworkId)!;
     mine.delete(f);
     if (mine.size === 0) this.byFramework.delete(f.frameworkId);

@@ -1,8 +1,10 @@
 /**
- * The two levels of the DRF: roles by the share of all they hold, then frameworks within each
- * role. Keeps quantities and order only; who competes is the allocator's call.
+ * The two levels of the DRF: roles in the role tree (each level by weighted share of all its
+ * subtree holds), then frameworks within each role. Keeps quantities and order only; who
+ * competes is the allocator's call.
  */
-import { assert } from '../base/index.js';
+import { BugIndicatingError, assert } from '../base/index.js';
+import { RoleSorter } from './role-sorter.js';
 import { DrfSorter, type Quantities } from './sorter.js';
 
 export function addQuantities(into: Map<string, number>, quantities: Quantities, sign: 1 | -1): void {
@@ -14,15 +16,18 @@ export function addQuantities(into: Map<string, number>, quantities: Quantities,
 }
 
 export class Shares {
-  /** Level one: roles; a role is active while one of its frameworks competes. */
-  private readonly roleSorter: DrfSorter;
+  /** Level one: the role tree; a role is active while one of its frameworks competes. */
+  readonly roleSorter: RoleSorter;
   /** Level two: per role, the frameworks subscribed to it or still holding resources in it. */
   private readonly frameworkSorters = new Map<string, DrfSorter>();
   private readonly total = new Map<string, number>();
   private totalChanged = false;
 
-  constructor(private readonly excluded: ReadonlySet<string>) {
-    this.roleSorter = new DrfSorter(excluded);
+  constructor(
+    private readonly excluded: ReadonlySet<string>,
+    weightOf: (role: string) => number,
+  ) {
+    this.roleSorter = new RoleSorter(excluded, weightOf);
   }
 
   /** Cluster total of each scalar in thousandths; shares are measured against it. */
@@ -35,7 +40,7 @@ export class Shares {
     return this.total;
   }
 
-  /** Competing roles, lowest share first. A live view: do not hold it across an allocation. */
+  /** Competing roles in hierarchical DRF order. A cached view: do not hold it across an allocation. */
   roleOrder(): readonly string[] {
     this.flushTotal();
     return this.roleSorter.sort();
@@ -104,15 +109,21 @@ export class Shares {
     return [...this.frameworkSorters].filter(([, sorter]) => sorter.has(frameworkId)).map(([role]) => role);
   }
 
+  /** Roles with frameworks (subscribed or holding resources). */
+  roles(): string[] {
+    return [...this.frameworkSorters.keys()];
+  }
+
   frameworkShare(frameworkId: string, role: string): number {
     this.flushTotal();
     const sorter = this.frameworkSorters.get(role);
     return sorter?.has(frameworkId) === true ? sorter.share(frameworkId) : 0;
   }
 
+  /** The role's subtree over the cluster, divided by its weight. */
   roleShare(role: string): number {
     this.flushTotal();
-    return this.roleSorter.has(role) ? this.roleSorter.share(role) : 0;
+    return this.roleSorter.share(role);
   }
 
   /** Max over scalars of held / total, for quantities summed by the caller. */
@@ -127,7 +138,7 @@ export class Shares {
 
   private sorter(role: string): DrfSorter {
     const sorter = this.frameworkSorters.get(role);
-    assert(sorter !== undefined, `shares: unknown role ${role}`);
+    if (!(sorter !== undefined)) throw new BugIndicatingError(`shares: unknown role ${role}`);
     return sorter;
   }
 
@@ -143,13 +154,12 @@ export class Shares {
   private syncRole(role: string): void {
     const sorter = this.frameworkSorters.get(role)!;
     if (sorter.size() === 0) {
-      assert(this.roleSorter.allocation(role).size === 0, `shares: role ${role} has no frameworks but holds resources`);
+      assert(this.roleSorter.ownAllocation(role).size === 0, `shares: role ${role} has no frameworks but holds resources`);
       this.frameworkSorters.delete(role);
+      this.roleSorter.setActive(role, false);
       this.roleSorter.remove(role);
-    } else if (sorter.activeCount() > 0) {
-      this.roleSorter.activate(role);
     } else {
-      this.roleSorter.deactivate(role);
+      this.roleSorter.setActive(role, sorter.activeCount() > 0);
     }
   }
 }

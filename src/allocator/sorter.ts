@@ -2,7 +2,7 @@
  * "Who goes next": orders clients (roles, or frameworks within a role) by weighted dominant
  * share, as Mesos's DRFSorter. Knows quantities only; which resources go where is the allocator's.
  */
-import { assert } from '../base/index.js';
+import { BugIndicatingError, assert } from '../base/index.js';
 
 /** Scalar quantities in exact thousandths (Resources.scalarQuantitiesMilli()). */
 export type Quantities = ReadonlyMap<string, number>;
@@ -121,7 +121,7 @@ export class DrfSorter implements Sorter {
     this.reposition(c, () => {
       for (const [name, milli] of quantities) {
         const left = (c.allocation.get(name) ?? 0) - milli;
-        assert(left >= 0, `sorter: ${client} would hold ${left / 1000} ${name}`);
+        if (!(left >= 0)) throw new BugIndicatingError(`sorter: ${client} would hold ${left / 1000} ${name}`);
         if (left === 0) c.allocation.delete(name);
         else c.allocation.set(name, left);
       }
@@ -154,7 +154,7 @@ export class DrfSorter implements Sorter {
 
   private get(client: string): Client {
     const c = this.clients.get(client);
-    assert(c !== undefined, `sorter: unknown client ${client}`);
+    if (!(c !== undefined)) throw new BugIndicatingError(`sorter: unknown client ${client}`);
     return c;
   }
 
@@ -205,7 +205,7 @@ export class DrfSorter implements Sorter {
 
   private extract(c: Client): void {
     const i = this.stale ? this.order.indexOf(c) : this.lowerBound(c);
-    assert(this.order[i] === c, `sorter: ${c.id} is not where its share says`);
+    if (!(this.order[i] === c)) throw new BugIndicatingError(`sorter: ${c.id} is not where its share says`);
     this.order.splice(i, 1);
     this.ids.splice(i, 1);
   }
