@@ -69,6 +69,12 @@ export const AgentEvent = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('SHUTDOWN_FRAMEWORK'), shutdown_framework: z.object({ framework_id: Id }) }),
   z.object({ type: z.literal('PING') }),
+  /**
+   * The agent's resources as the master now sees them, dynamic reservations included (after a
+   * RESERVE or UNRESERVE, and on re-subscription when the agent missed one). The agent
+   * checkpoints them and reports them when it subscribes again, so they survive its restart.
+   */
+  z.object({ type: z.literal('CHECKPOINT_RESOURCES'), checkpoint_resources: z.object({ resources: z.array(Resource) }) }),
   z.object({ type: z.literal('SHUTDOWN'), shutdown: z.object({ message: z.string() }) }),
   z.object({ type: z.literal('ERROR'), error: z.object({ message: z.string() }) }),
 ]);
