@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   AGORA_ERR_METHOD_NOT_ALLOWED: 405,
   /** The response cannot be encoded in any type the client accepts. */
   AGORA_ERR_NOT_ACCEPTABLE: 406,
+  /** The request is valid but cannot be applied to the state as it is (resources in use). */
+  AGORA_ERR_CONFLICT: 409,
   /** The request body is in an encoding agora does not read. */
   AGORA_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   /** A call type agora knows of but does not implement yet. */
