@@ -3,20 +3,33 @@
  * its inputs, and carries out the effects it returns, in order. It makes no decisions.
  */
 import type { Logger } from 'pino';
-import type { AgentCall, AgentSubscribe, SchedulerCall } from '../api/index.js';
-import type { AgoraError } from '../base/index.js';
+import type { AgentCall, AgentSubscribe, MasterCall, SchedulerCall } from '../api/index.js';
+import { AgoraError } from '../base/index.js';
 import type { EventStream } from '../http/index.js';
-import type { CallReply, Effect, MasterCore } from './core/index.js';
+import type { CallReply, Effect, MasterCore, OperatorReply } from './core/index.js';
+import type { Registry } from './registry/index.js';
 
 export class MasterRuntime {
   private readonly streams = new Map<string, EventStream>();
   private readonly timers = new Map<string, Timer>();
   private nextConnection = 0;
   private stopped = false;
+  /**
+   * Effects waiting for a registry write to finish, in order; undefined while none is in
+   * flight. "Persistence comes before replies": nothing after a `persist` happens before it is
+   * stored, so no one sees a change the registry could still lose.
+   */
+  private backlog: Effect[] | undefined;
+  /** Settles once the backlog (and every write it starts) has been carried out. */
+  private settled: Promise<void> = Promise.resolve();
+  private failed = false;
 
   constructor(
     readonly core: MasterCore,
     private readonly log: Logger,
+    private readonly registry: Registry,
+    /** A registry write failed: the master cannot go on (Mesos aborts too). */
+    private readonly onFatal: (err: Error) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -79,6 +92,17 @@ export class MasterRuntime {
     return error;
   }
 
+  /** A v1 Operator API call; resolves once what it changed is stored and its effects are carried out. */
+  async operatorCall(call: MasterCall): Promise<OperatorReply> {
+    const reply = this.core.operatorCall(call);
+    try {
+      await this.flush();
+    } catch {
+      return new AgoraError('AGORA_ERR_UNAVAILABLE', 'The master could not store the change in its registry; it is shutting down (see its log)');
+    }
+    return reply;
+  }
+
   /** Closes every stream and timer. The core is left as it was. */
   stop(): void {
     this.stopped = true;
@@ -88,8 +112,48 @@ export class MasterRuntime {
     this.streams.clear();
   }
 
-  private flush(): void {
-    for (const effect of this.core.takeEffects()) this.carryOut(effect);
+  /**
+   * Carries out the core's effects in order. Without a registry write in flight that happens
+   * now; otherwise they queue behind it. The promise settles when these effects are done.
+   */
+  private flush(): Promise<void> {
+    const effects = this.core.takeEffects();
+    if (this.failed) return Promise.reject(new Error('the registry failed'));
+    if (this.backlog !== undefined) {
+      this.backlog.push(...effects);
+      return this.settled;
+    }
+    const done = this.run(effects);
+    // Callers that do not wait must not see an unhandled rejection: onFatal has the failure.
+    done.catch(() => undefined);
+    return done;
+  }
+
+  private run(effects: Effect[]): Promise<void> {
+    for (let i = 0; i < effects.length; i++) {
+      const effect = effects[i]!;
+      if (effect.kind !== 'persist') {
+        this.carryOut(effect);
+        continue;
+      }
+      this.backlog = effects.slice(i + 1);
+      this.settled = this.registry.apply(effect.operation).then(
+        () => {
+          const rest = this.backlog!;
+          this.backlog = undefined;
+          return this.run(rest);
+        },
+        (err: Error) => {
+          this.failed = true;
+          this.backlog = undefined;
+          this.log.fatal({ err, operation: effect.operation.type }, 'cannot store a registry operation');
+          this.onFatal(err);
+          throw err;
+        },
+      );
+      return this.settled;
+    }
+    return Promise.resolve();
   }
 
   private carryOut(effect: Effect): void {
@@ -123,6 +187,8 @@ export class MasterRuntime {
         this.timers.set(effect.name, delayMs === 0 ? { immediate: setImmediate(fire) } : { timeout: setTimeout(fire, delayMs) });
         return;
       }
+      case 'persist':
+        return; // run() handles these; none reaches here.
       case 'cancelTimer': {
         const timer = this.timers.get(effect.name);
         if (timer !== undefined) clearTimer(timer);

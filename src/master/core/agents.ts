@@ -3,7 +3,7 @@
  * tasks an agent reports), pings, disconnection, and removal when an agent leaves or is lost.
  */
 import { AgoraError, assert } from '../../base/index.js';
-import { isTerminalState } from '../../api/index.js';
+import { hasCapability, isTerminalState } from '../../api/index.js';
 import type { AgentSubscribe, FrameworkInfo, TaskReport, TaskState, TaskStatusReason } from '../../api/index.js';
 import { Resources } from '../../resources/index.js';
 import { removeOffers, requestAllocation } from './allocation.js';
@@ -20,9 +20,10 @@ export function subscribeAgent(
   connection: ConnectionId,
   subscribe: AgentSubscribe,
 ): { streamId: string } | AgoraError {
-  const total = Resources.tryFromWire(subscribe.agent_info.resources ?? []);
-  if ('error' in total) return new AgoraError('AGORA_ERR_VALIDATION', `'agent_info.resources' are invalid: ${total.error}`);
+  const reported = Resources.tryFromWire(subscribe.agent_info.resources ?? []);
+  if ('error' in reported) return new AgoraError('AGORA_ERR_VALIDATION', `'agent_info.resources' are invalid: ${reported.error}`);
   const requestedId = subscribe.agent_info.id?.value;
+  const total = reservationsKept(ctx, requestedId, reported, subscribe.tasks ?? []);
   const unfit = checkReportedTasksFit(ctx, total, subscribe.tasks ?? []);
   if (unfit !== undefined) return unfit;
   const streamId = ctx.ids.uuid();
@@ -93,10 +94,25 @@ export function subscribeAgent(
       ping_interval_seconds: ctx.config.agentPingTimeoutMs / 1000,
     },
   });
+  // The agent missed a reservation change while it was away: it checkpoints the master's view.
+  if (total !== reported) ctx.sendToAgent(agent, { type: 'CHECKPOINT_RESOURCES', checkpoint_resources: { resources: total.toWire() } });
   ctx.setTimer(pingTimer(agent.id), ctx.config.agentPingTimeoutMs);
   ctx.count(reregistering ? 'master/slave_reregistrations' : 'master/slave_registrations');
   requestAllocation(ctx, agent.id);
   return { streamId };
+}
+
+/**
+ * The resources to take for a known agent that subscribes again: the master's own view when it
+ * differs from the agent's report only in dynamic reservations (an operation the agent missed
+ * while disconnected, as Mesos resends checkpointed resources); otherwise what the agent reports
+ * (it restarted with other --resources, or the master restarted and knows nothing better).
+ */
+function reservationsKept(ctx: MasterContext, agentId: string | undefined, reported: Resources, tasks: TaskReport[]): Resources {
+  const known = agentId === undefined ? undefined : ctx.state.agents.get(agentId)?.total;
+  if (known === undefined || known.equals(reported)) return reported;
+  if (!known.withoutDynamicReservations().equals(reported.withoutDynamicReservations())) return reported;
+  return checkReportedTasksFit(ctx, known, tasks) === undefined ? known : reported;
 }
 
 /** An agent's running tasks must fit in the resources it offers now, or the books cannot balance. */
@@ -143,7 +159,7 @@ function ensureFramework(ctx: MasterContext, info: FrameworkInfo): void {
     unreachableTasks: new Map(),
     offers: new Set(),
   });
-  ctx.allocator.addFramework(id, { roles, active: false });
+  ctx.allocator.addFramework(id, { roles, active: false, reservationRefinement: hasCapability(info, 'RESERVATION_REFINEMENT') });
 }
 
 /**

@@ -72,9 +72,11 @@ function allocateAndOffer(ctx: MasterContext, agentIds: string[] | undefined): v
 }
 
 function offerToWire(offer: OfferRecord, framework: FrameworkRecord, agent: AgentRecord): Offer {
-  // Frameworks without MULTI_ROLE never see allocation_info (facts 1.4).
+  // Frameworks without MULTI_ROLE never see allocation_info (facts 1.4); reservations come in
+  // the post-refinement format (a `reservations` stack) only to RESERVATION_REFINEMENT ones.
   const multiRole = hasCapability(framework.info, 'MULTI_ROLE');
   const resources = multiRole ? offer.resources : offer.resources.unallocated();
+  const format = hasCapability(framework.info, 'RESERVATION_REFINEMENT') ? 'post-refinement' : 'pre-refinement';
   return {
     id: { value: offer.id },
     framework_id: { value: framework.id },
@@ -85,7 +87,7 @@ function offerToWire(offer: OfferRecord, framework: FrameworkRecord, agent: Agen
       address: { hostname: agent.hostname, ip: agent.endpoint.ip, port: agent.endpoint.port },
       path: '/slave(1)',
     },
-    resources: resources.toWire(),
+    resources: resources.toWire(format),
     attributes: agent.attributes,
     executor_ids: [],
     ...(multiRole ? { allocation_info: { role: offer.role } } : {}),

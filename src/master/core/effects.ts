@@ -3,6 +3,7 @@
  * order, and the shell carries them out in that order.
  */
 import type { AgentEvent, SchedulerEvent } from '../../api/index.js';
+import type { RegistryOperation } from '../registry/state.js';
 import type { ConnectionId } from './state.js';
 
 export type TimerName = string;
@@ -16,4 +17,9 @@ export type Effect =
   | { kind: 'closeConnection'; connection: ConnectionId }
   /** Call timerFired(name) at atMs (monotonic); replaces an earlier timer of that name. */
   | { kind: 'setTimer'; name: TimerName; atMs: number }
-  | { kind: 'cancelTimer'; name: TimerName };
+  | { kind: 'cancelTimer'; name: TimerName }
+  /**
+   * Store a registry operation. The state already reflects it; the shell must not carry out any
+   * later effect, nor answer the call that caused it, until the operation is durable.
+   */
+  | { kind: 'persist'; operation: RegistryOperation };

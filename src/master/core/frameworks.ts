@@ -111,7 +111,7 @@ function addFramework(
     offers: new Set(),
   };
   ctx.state.frameworks.set(id, record);
-  ctx.allocator.addFramework(id, { roles, suppressedRoles: suppressed, active: false });
+  ctx.allocator.addFramework(id, { roles, suppressedRoles: suppressed, active: false, reservationRefinement: refinement(info) });
   return record;
 }
 
@@ -144,7 +144,7 @@ function resubscribe(
   framework.roles = roles;
   framework.reregisteredTimeMs = ctx.clock.realtimeMs();
   framework.unregisteredTimeMs = undefined;
-  ctx.allocator.updateFramework(framework.id, { roles, suppressedRoles: suppressed });
+  ctx.allocator.updateFramework(framework.id, { roles, suppressedRoles: suppressed, reservationRefinement: refinement(info) });
   ctx.count('master/messages_reregister_framework');
 }
 
@@ -167,7 +167,7 @@ export function updateFramework(ctx: MasterContext, framework: FrameworkRecord, 
   const removedRoles = framework.roles.filter((r) => !roles.includes(r));
   framework.info = { ...info, id: { value: framework.id } };
   framework.roles = roles;
-  ctx.allocator.updateFramework(framework.id, { roles, suppressedRoles: suppressed });
+  ctx.allocator.updateFramework(framework.id, { roles, suppressedRoles: suppressed, reservationRefinement: refinement(info) });
   removeOffers(ctx, framework.offers, { rescind: true, recover: true }, (offer) => removedRoles.includes(offer.role));
   requestAllocation(ctx);
   return undefined;
@@ -231,6 +231,11 @@ export function removeFramework(ctx: MasterContext, framework: FrameworkRecord):
   if (excess > 0) ctx.state.completedFrameworks.splice(0, excess);
   ctx.count('master/frameworks_removed');
   requestAllocation(ctx);
+}
+
+/** Whether offers may carry refined reservations (stacks deeper than one) for this framework. */
+function refinement(info: FrameworkInfo): boolean {
+  return hasCapability(info, 'RESERVATION_REFINEMENT');
 }
 
 function bad(message: string): AgoraError {

@@ -3,7 +3,9 @@
  * in virtual time, a ManualClock. Unit tests and the simulator drive the real core with it.
  */
 import { ManualClock, SequentialIds, assert, base64Encode } from '../../base/index.js';
-import type { AgentEvent, AgentSubscribe, FrameworkInfo, Offer, SchedulerCall, SchedulerEvent, TaskState } from '../../api/index.js';
+import type { AgentEvent, AgentSubscribe, FrameworkInfo, MasterCall, Offer, SchedulerCall, SchedulerEvent, TaskState } from '../../api/index.js';
+import type { RegistryOperation, RegistryState } from '../registry/state.js';
+import type { OperatorReply } from './operator-calls.js';
 import { Allocator } from '../../allocator/index.js';
 import { Resources } from '../../resources/index.js';
 import { DEFAULT_CORE_CONFIG } from './context.js';
@@ -19,10 +21,12 @@ export class MasterHarness {
   readonly frameworkEvents = new Map<string, SchedulerEvent[]>();
   readonly agentEvents = new Map<string, AgentEvent[]>();
   readonly closed = new Set<string>();
+  /** Registry operations the core asked to store, in order. */
+  readonly persisted: RegistryOperation[] = [];
   private readonly timers = new Map<string, number>();
   private nextConnection = 0;
 
-  constructor(overrides: Partial<MasterCoreConfig> = {}) {
+  constructor(overrides: Partial<MasterCoreConfig> = {}, registry?: RegistryState) {
     const allocator = new Allocator({ clock: this.clock });
     this.core = new MasterCore({
       clock: this.clock,
@@ -35,8 +39,16 @@ export class MasterHarness {
         ...overrides,
       },
     });
+    if (registry !== undefined) this.core.recover(registry);
     this.core.start();
     this.drain();
+  }
+
+  /** A v1 Operator API call, its effects carried out. */
+  operator(call: MasterCall): OperatorReply {
+    const reply = this.core.operatorCall(call);
+    this.drain();
+    return reply;
   }
 
   /** Agents that stopped answering pings, as a hung agent process would. */
@@ -62,6 +74,9 @@ export class MasterHarness {
           break;
         case 'cancelTimer':
           this.timers.delete(effect.name);
+          break;
+        case 'persist':
+          this.persisted.push(effect.operation);
           break;
       }
     }

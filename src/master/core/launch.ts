@@ -7,6 +7,7 @@ import type { OfferOperation, SchedulerCall, TaskInfo, TaskState } from '../../a
 import { Resources } from '../../resources/index.js';
 import { removeOffer, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
+import { applyReservationOperation } from './reservations.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './state.js';
 import { addTask, masterStatus, stateFor } from './tasks.js';
 
@@ -97,6 +98,9 @@ function applyOperation(
       }
       return launch.remaining;
     }
+    case 'RESERVE':
+    case 'UNRESERVE':
+      return applyReservationOperation(ctx, framework, agent, role, remaining, operation);
     case 'LAUNCH_GROUP':
       for (const task of operation.launch_group?.task_group.tasks ?? []) {
         dropTask(ctx, framework, task, 'TASK_ERROR', 'REASON_TASK_GROUP_INVALID', 'LAUNCH_GROUP (task groups) is not supported by this agora version yet');

@@ -6,7 +6,7 @@
  */
 import { AgoraError, assert } from '../../base/index.js';
 import type { Clock, IdSource } from '../../base/index.js';
-import type { AgentCall, AgentSubscribe, SchedulerCall } from '../../api/index.js';
+import type { AgentCall, AgentSubscribe, MasterCall, SchedulerCall } from '../../api/index.js';
 import type { Allocator } from '../../allocator/index.js';
 import { Resources } from '../../resources/index.js';
 import { agentDisconnected, onPingTimer, onPong, onReregisterTimer, removeAgent, subscribeAgent } from './agents.js';
@@ -16,6 +16,10 @@ import type { MasterCoreConfig } from './context.js';
 import type { Effect } from './effects.js';
 import { frameworkDisconnected, onFailoverTimer, onHeartbeatTimer, subscribeFramework } from './frameworks.js';
 import type { SubscribeOutcome } from './frameworks.js';
+import { type OperatorReply, handleOperatorCall } from './operator-calls.js';
+import { recoverRegistry } from './quota.js';
+import { rolesJson } from './roles.js';
+import type { RegistryState } from '../registry/state.js';
 import { handleSchedulerCall, isKnownCallType, unknownTypeError } from './scheduler-calls.js';
 import type { CallReply } from './scheduler-calls.js';
 import type { ConnectionId, MasterState } from './state.js';
@@ -55,6 +59,11 @@ export class MasterCore {
     return this.ctx.allocator;
   }
 
+  /** Takes the registry's weights and quota. Call once, before start(). */
+  recover(registry: RegistryState): void {
+    this.apply(() => recoverRegistry(this.ctx, registry));
+  }
+
   /** Arms the batch allocation timer. Call once when the master starts leading. */
   start(): void {
     this.ctx.setTimer(BATCH_ALLOCATION_TIMER, this.ctx.config.allocationIntervalMs);
@@ -71,6 +80,19 @@ export class MasterCore {
   schedulerCall(call: SchedulerCall, streamIdHeader: string | undefined): CallReply {
     if (!isKnownCallType(call.type)) return unknownTypeError(call.type);
     return this.apply(() => handleSchedulerCall(this.ctx, call, streamIdHeader));
+  }
+
+  /**
+   * A v1 Operator API call on the core's state (operator-calls.ts). A change that must persist
+   * comes with a `persist` effect: the shell answers only once it is stored.
+   */
+  operatorCall(call: MasterCall): OperatorReply {
+    return this.apply(() => handleOperatorCall(this.ctx, call));
+  }
+
+  /** `/roles`: every known role with its weight, quota, and what its subtree holds. */
+  rolesJson(): { roles: Record<string, unknown>[] } {
+    return rolesJson(this.ctx);
   }
 
   frameworkDisconnected(connection: ConnectionId): void {

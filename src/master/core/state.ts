@@ -2,7 +2,7 @@
  * The master's in-memory view of the cluster: frameworks, agents, offers and tasks. Plain
  * records mutated only by the core's handlers; the HTTP shell reads them through views.ts.
  */
-import type { AgentInfo, Attribute, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
+import type { AgentInfo, Attribute, FrameworkInfo, QuotaConfig, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
 import type { Resources } from '../../resources/index.js';
 
 /** An opaque handle the shell gives each open event stream (scheduler or agent). */
@@ -99,6 +99,9 @@ export class MasterState {
   readonly agentByConnection = new Map<ConnectionId, string>();
   /** Agents whose resources changed since the last pass; `all` after framework-side changes. */
   readonly promptAllocation = { all: false, agents: new Set<string>(), armed: false };
+  /** From the registry: role weights (absent = 1) and quota configs by top-level role. */
+  readonly weights = new Map<string, number>();
+  readonly quotaConfigs = new Map<string, QuotaConfig>();
   nextFrameworkNumber = 0;
   nextAgentNumber = 0;
   nextOfferNumber = 0;

@@ -234,6 +234,29 @@ export function masterMetrics(core: MasterCore, master: MasterDescription, nowMs
     metrics[`master/${name}_used`] = u;
     metrics[`master/${name}_percent`] = t === 0 ? 0 : u / t;
   }
+  Object.assign(metrics, allocatorMetrics(core));
   for (const [name, value] of core.counters) if (!(name in metrics)) metrics[name] = value;
+  return metrics;
+}
+
+/** Mesos's per-role allocator metrics (facts 11): dominant shares, quota, active refuse filters. */
+function allocatorMetrics(core: MasterCore): Record<string, number> {
+  const { allocator } = core;
+  const metrics: Record<string, number> = {};
+  for (const [name, total] of allocator.totalQuantities()) metrics[`allocator/mesos/resources/${name}/total`] = total;
+  for (const role of allocator.roles()) {
+    metrics[`allocator/mesos/roles/${role}/shares/dominant`] = allocator.roleDominantShare(role);
+    metrics[`allocator/mesos/offer_filters/roles/${role}/active`] = allocator.activeFilterCount(role);
+    const { guarantees, limits } = allocator.quotaOf(role);
+    const held = allocator.roleAllocation(role);
+    const prefix = `allocator/mesos/quota/roles/${role}/resources`;
+    for (const name of new Set([...guarantees.keys(), ...limits.keys()])) {
+      metrics[`${prefix}/${name}/guarantee`] = guarantees.get(name) ?? 0;
+      // Mesos reports an unset limit as infinite; JSON has no Infinity, so an unset limit is left out.
+      const limit = limits.get(name);
+      if (limit !== undefined) metrics[`${prefix}/${name}/limit`] = limit;
+      metrics[`${prefix}/${name}/offered_or_allocated`] = held.get(name) ?? 0;
+    }
+  }
   return metrics;
 }
