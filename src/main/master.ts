@@ -13,10 +13,13 @@ import { Allocator } from '../allocator/index.js';
 import { createHttpServer } from '../http/index.js';
 import {
   DEFAULT_CORE_CONFIG,
+  FileRegistry,
   MasterCore,
   MasterRuntime,
   registerAgentLink,
   registerMasterEndpoints,
+  registerOperatorApi,
+  registerRoleEndpoints,
   registerSchedulerApi,
 } from '../master/index.js';
 import type { MasterDescription } from '../master/index.js';
@@ -49,6 +52,10 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
     throw new AgoraError('AGORA_ERR_VALIDATION', '--allocation_interval must be a positive duration, such as "1secs"');
   }
   const log = config.logger;
+  // The registry is read before anything is served: a master must not answer with what it forgot.
+  const registry = new FileRegistry(config.workDir);
+  const recovered = await registry.load();
+  log.info({ registry: registry.path, weights: recovered.weights.length, quotaConfigs: recovered.quota_configs.length }, 'registry recovered');
   const app = createHttpServer({ logger: log });
   // Routes are registered before listening, but the core needs the bound port: they reach it here.
   const started: { runtime?: MasterRuntime; description?: MasterDescription } = {};
@@ -59,6 +66,8 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
   registerSchedulerApi(app, ready);
   registerAgentLink(app, ready);
   registerMasterEndpoints(app, () => ready().core, () => started.description!);
+  registerOperatorApi(app, ready, () => started.description!);
+  registerRoleEndpoints(app, ready);
 
   try {
     await app.listen({ host: config.ip, port: config.port });
@@ -114,7 +123,12 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
       ...(config.agentPingTimeoutMs === undefined ? {} : { agentPingTimeoutMs: config.agentPingTimeoutMs }),
     },
   });
-  const runtime = new MasterRuntime(core, log);
+  core.recover(recovered);
+  const runtime = new MasterRuntime(core, log, registry, () => {
+    // As Mesos: a master that cannot write its registry stops rather than serve a state it may lose.
+    process.exitCode = 1;
+    setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+  });
   started.description = description;
   started.runtime = runtime;
   runtime.start();

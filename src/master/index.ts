@@ -6,3 +6,6 @@ export { MasterRuntime } from './runtime.js';
 export { registerSchedulerApi } from './http/scheduler.js';
 export { registerAgentLink } from './http/agent-link.js';
 export { registerMasterEndpoints } from './http/endpoints.js';
+export { registerOperatorApi } from './http/operator.js';
+export { registerRoleEndpoints } from './http/roles.js';
+export { FileRegistry, InMemoryRegistry, type Registry } from './registry/index.js';
