@@ -20,6 +20,7 @@ import {
 import { createHttpServer } from '../http/index.js';
 import type { Resources } from '../resources/index.js';
 import { killLeftoverContainers } from './checkpoint/pids.js';
+import { checkpointResources, loadCheckpointedResources } from './checkpoint/resources.js';
 import { AgentCore } from './core/index.js';
 import { type AgentDescription, registerAgentEndpoints, registerFilesEndpoints, SandboxPaths } from './http/index.js';
 import { MasterLink } from './master-link.js';
@@ -63,6 +64,8 @@ export class Agent {
   /** Starts serving HTTP, then subscribes to the master (retrying in the background). */
   static async start(options: AgentOptions): Promise<Agent> {
     await killLeftoverContainers(options.workDir, options.logger);
+    // Dynamic reservations the master made survive a restart: they are checkpointed (issue 3).
+    options = { ...options, resources: await loadCheckpointedResources(options.workDir, options.resources, options.logger) };
     const app = createHttpServer({ logger: options.logger });
     const agent = new Agent(options, app);
     registerAgentEndpoints(
@@ -216,6 +219,9 @@ export class Agent {
         break;
       case 'PING':
         break; // Answered by the link.
+      case 'CHECKPOINT_RESOURCES':
+        this.description.resources = checkpointResources(this.options.workDir, this.description.resources, event.checkpoint_resources.resources, log);
+        break;
       case 'SHUTDOWN':
         log.error({ reason: event.shutdown.message }, 'the master asked this agent to shut down');
         void this.stop();

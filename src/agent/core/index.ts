@@ -34,3 +34,4 @@ export {
   type StatusRetryTimer,
   type StatusUpdateEffect,
 } from './status-update-manager.js';
+export { checkpointedTotal } from './reservations.js';
