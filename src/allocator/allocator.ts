@@ -341,18 +341,16 @@ export class Allocator {
   allocate(agentIds?: Iterable<string>): Allocation[] {
     const nowMs = this.clock.monotonicMs();
     for (const agentId of this.filters.expire(nowMs)) this.dirtyAgents.add(agentId);
-    const candidates = agentIds === undefined ? [...this.agents.keys()] : [...new Set(agentIds)].filter((id) => this.agents.has(id));
+    const candidates: AgentState[] = [];
+    if (agentIds === undefined) for (const agent of this.agents.values()) candidates.push(agent);
+    else for (const id of new Set(agentIds)) if (this.agents.has(id)) candidates.push(this.agents.get(id)!);
     this.prng?.shuffle(candidates);
-    const out = allocateAgents(
-      this.cycle,
-      candidates.map((id) => this.agents.get(id)!),
-      nowMs,
-    );
+    const out = allocateAgents(this.cycle, candidates, nowMs);
     if (agentIds === undefined) {
       this.dirtyAll = false;
       this.dirtyAgents.clear();
     } else {
-      for (const agentId of candidates) this.dirtyAgents.delete(agentId);
+      for (const agent of candidates) this.dirtyAgents.delete(agent.id);
     }
     return out;
   }

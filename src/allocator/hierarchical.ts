@@ -42,11 +42,13 @@ function allocateAgent(deps: CycleDeps, agent: AgentState, stage: Stage, nowMs: 
   const roles = deps.shares.roleOrder();
   for (const role of roles) {
     if (agent.available.isEmpty()) return;
+    // Cheap and allocation-free: once the unreserved part is taken, most roles have nothing here.
+    if (!agent.available.usableBy(role)) continue;
     const offer = stage === 'guarantees' ? guaranteedOffer(deps.quota, agent, role) : fairOffer(deps.quota, agent, role);
     if (offer === undefined || !meetsMinimum(offer.scalarQuantitiesMilli(), deps.minRules)) continue;
     for (const frameworkId of deps.shares.frameworkOrder(role)) {
       let resources = offer;
-      if (!deps.frameworks.get(frameworkId)!.reservationRefinement && offer.hasRefinedReservations()) {
+      if (offer.hasRefinedReservations() && !deps.frameworks.get(frameworkId)!.reservationRefinement) {
         resources = offer.withoutRefinedReservations();
         if (resources.isEmpty() || !meetsMinimum(resources.scalarQuantitiesMilli(), deps.minRules)) continue;
       }

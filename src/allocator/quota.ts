@@ -164,12 +164,24 @@ export class QuotaBook {
   }
 
   private consume(top: string, quantities: Quantities, sign: 1 | -1): void {
-    this.adjustRequired(top, () => {
-      let consumed = this.consumed.get(top);
-      if (consumed === undefined) this.consumed.set(top, (consumed = new Map()));
-      add(consumed, quantities, sign);
-      if (consumed.size === 0) this.consumed.delete(top);
-    });
+    let consumed = this.consumed.get(top);
+    if (consumed === undefined) this.consumed.set(top, (consumed = new Map()));
+    const guarantees = this.quotas.get(top)?.guarantees;
+    // Hot (every allocation): the required headroom moves name by name, without building maps.
+    for (const [name, milli] of quantities) {
+      const before = consumed.get(name) ?? 0;
+      const after = before + sign * milli;
+      if (after === 0) consumed.delete(name);
+      else consumed.set(name, after);
+      const guarantee = guarantees?.get(name);
+      if (guarantee === undefined) continue;
+      const delta = Math.max(0, guarantee - after) - Math.max(0, guarantee - before);
+      if (delta === 0) continue;
+      const required = (this.required.get(name) ?? 0) + delta;
+      if (required === 0) this.required.delete(name);
+      else this.required.set(name, required);
+    }
+    if (consumed.size === 0) this.consumed.delete(top);
   }
 
   /** Applies a change to one role's quota or consumption, keeping the required headroom exact. */

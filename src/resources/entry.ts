@@ -105,15 +105,29 @@ export function stableStringify(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/**
+ * Identities are interned by kind: every agent's "cpus reserved to eng" shares one identity
+ * (and its family and keys), so the allocator's lookups hit the same few objects instead of one
+ * copy per agent. The table is bounded; starting over only costs sharing, never correctness
+ * (entries compare by key text).
+ */
+const interned = new Map<string, Identity>();
+const INTERNED_MAX = 10_000;
+
 export function makeIdentity(fields: Omit<Identity, 'kindKey' | 'reservedRole' | 'family' | 'keys'>): Identity {
   const reservedRole = fields.reservations[fields.reservations.length - 1]?.role;
   const reservationKey = fields.reservations.length === 0 ? '' : stableStringify(fields.reservations);
   const flags = `${fields.revocable ? 'R' : ''}${fields.shared ? 'S' : ''}`;
   const disk = fields.disk === undefined ? '' : stableStringify(fields.disk);
   const kindKey = `${reservationKey}\u0002${flags}\u0002${disk}\u0002${fields.providerId ?? ''}`;
-  const identity = newIdentity({ ...fields, reservedRole, kindKey }, fields.allocationRole, new Map());
-  identity.family.set(fields.allocationRole, identity);
-  return identity;
+  let base = interned.get(kindKey);
+  if (base === undefined) {
+    base = newIdentity({ ...fields, reservedRole, kindKey }, undefined, new Map());
+    base.family.set(undefined, base);
+    if (interned.size >= INTERNED_MAX) interned.clear();
+    interned.set(kindKey, base);
+  }
+  return identityWithRole(base, fields.allocationRole);
 }
 
 /** The one place identities are built, so they all share one object shape (the cycle reads them a lot). */

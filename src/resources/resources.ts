@@ -89,6 +89,7 @@ export class Resources {
   private static readonly EMPTY = new Resources([]);
   private readonly anyReserved: boolean;
   private readonly anyRefined: boolean;
+  private readonly anyUnreserved: boolean;
   /** The allocation role all entries share (undefined: none has one), or null when they differ. */
   private readonly commonRole: string | undefined | null;
   // Memos, safe because the value is immutable. The allocator offers the same available
@@ -109,14 +110,17 @@ export class Resources {
   private constructor(private readonly entries: readonly Entry[]) {
     let anyReserved = false;
     let anyRefined = false;
+    let anyUnreserved = false;
     let common: string | undefined | null = entries[0]?.identity.allocationRole;
     for (const e of entries) {
       if (e.identity.reservedRole !== undefined) anyReserved = true;
+      else anyUnreserved = true;
       if (e.identity.reservations.length > 1) anyRefined = true;
       if (e.identity.allocationRole !== common) common = null;
     }
     this.anyReserved = anyReserved;
     this.anyRefined = anyRefined;
+    this.anyUnreserved = anyUnreserved;
     this.commonRole = common;
   }
 
@@ -399,12 +403,29 @@ export class Resources {
   }
 
   /** Both halves at once, remembered per role: the allocator asks this of the same value every cycle. */
+  /**
+   * Whether a role may use anything here: something unreserved, or reserved to it or an
+   * ancestor. Loops without allocating: the allocator asks it for every (agent, role).
+   */
+  usableBy(role: string): boolean {
+    return this.anyUnreserved || this.reservedFor(role);
+  }
+
+  private reservedFor(role: string): boolean {
+    if (!this.anyReserved) return false;
+    for (const e of this.entries) {
+      const reserved = e.identity.reservedRole;
+      if (reserved !== undefined && (reserved === role || isAncestorRole(reserved, role))) return true;
+    }
+    return false;
+  }
+
   private splitAllocatable(role: string): readonly [Resources, Resources] {
     let split = this.allocatableCache?.get(role);
     if (split !== undefined) return split;
     const servesRole = (reserved: string | undefined): boolean =>
       reserved !== undefined && (reserved === role || isAncestorRole(reserved, role));
-    if (!this.entries.some((e) => servesRole(e.identity.reservedRole))) {
+    if (!this.reservedFor(role)) {
       return (this.unreservedSplit ??= [
         this.filter((e) => e.identity.reservedRole === undefined),
         this.filter((e) => e.identity.reservedRole !== undefined),

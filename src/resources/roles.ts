@@ -27,7 +27,13 @@ export function validateRole(name: string): string | undefined {
 
 /** Whether `ancestor` is a strict ancestor of `role` in the role tree ("eng" of "eng/ml"). */
 export function isAncestorRole(ancestor: string, role: string): boolean {
-  return ancestor !== DEFAULT_ROLE && role.length > ancestor.length + 1 && role.startsWith(`${ancestor}/`);
+  // No concatenation: the allocator asks this for every (agent, role, reservation).
+  return (
+    ancestor !== DEFAULT_ROLE &&
+    role.length > ancestor.length + 1 &&
+    role.charCodeAt(ancestor.length) === 47 /* "/" */ &&
+    role.startsWith(ancestor)
+  );
 }
 
 /** "eng/ml/train" -> "eng/ml"; a top-level role has no parent. */
