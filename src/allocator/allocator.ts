@@ -10,7 +10,7 @@ import { type CycleDeps, allocateAgents } from './hierarchical.js';
 import { QuotaBook, type QuotaSpec } from './quota.js';
 import { Shares, addQuantities } from './shares.js';
 import { assertSameQuantities, checkAllocatorInvariants } from './invariants.js';
-import type { AgentState, Allocation, FrameworkState } from './state.js';
+import { type AgentState, type Allocation, type FrameworkState, withAllocationRoles } from './state.js';
 
 export type { Allocation } from './state.js';
 
@@ -504,23 +504,9 @@ export class Allocator {
     }
   }
 
-  /**
-   * Gives resources without allocation_info the framework's one role on that agent, or else its
-   * one role at all (`roles`, by default those it is subscribed to).
-   */
   private withAllocationRoles(frameworkId: string, agentId: string, resources: Resources, roles?: Iterable<string>): Resources {
-    const bare = resources.allocations().get(undefined);
-    if (bare === undefined) return resources;
-    const candidates = new Set<string>();
-    for (const role of this.agents.get(agentId)?.allocated.get(frameworkId)?.allocations().keys() ?? []) {
-      if (role !== undefined) candidates.add(role);
-    }
-    if (candidates.size === 0) for (const role of roles ?? this.frameworks.get(frameworkId)?.roles ?? []) candidates.add(role);
-    if (candidates.size !== 1) {
-      const roles = [...candidates].join(', ') || 'none';
-      throw new BugIndicatingError(`resources ${bare} of framework ${frameworkId} on ${agentId} carry no allocation_info and its role is ambiguous (${roles})`);
-    }
-    return resources.subtract(bare).add(bare.allocatedTo([...candidates][0]!));
+    const held = this.agents.get(agentId)?.allocated.get(frameworkId);
+    return withAllocationRoles(resources, held, roles ?? this.frameworks.get(frameworkId)?.roles ?? [], frameworkId, agentId);
   }
 }
 
