@@ -138,3 +138,18 @@ describe('PosixLauncher', () => {
     expect(out()).toBe('65534\n65534\n65534\n');
   });
 });
+
+describe('PosixLauncher usage', () => {
+  it('sums what /proc says of the group, with the limits asked for (posix enforces none)', async () => {
+    const p = await launch(spec({ shell: true, value: 'sleep 5 & sleep 5 & i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; wait' }, { resources: { cpus: 0.5, memMb: 64 } }));
+    await new Promise((r) => setTimeout(r, 200));
+    const usage = await p.usage();
+    expect(usage?.processes).toBeGreaterThanOrEqual(2);
+    expect(usage).toMatchObject({ cpus_limit: 0.5, mem_limit_bytes: 64 * 1024 * 1024 });
+    expect(usage?.mem_rss_bytes).toBeGreaterThan(0);
+    expect(usage?.cpus_user_time_secs).toBeTypeOf('number');
+    p.kill('SIGKILL');
+    await p.wait();
+    expect(await p.usage()).toBeUndefined();
+  });
+});
