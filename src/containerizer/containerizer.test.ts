@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Container, Containerizer } from './containerizer.js';
+import type { Isolator, LaunchPatch } from './isolator.js';
 import { LaunchError } from './launcher.js';
 import { PosixLauncher } from './launchers/posix.js';
 import { parsePasswd } from './users.js';
@@ -83,5 +84,64 @@ describe('parsePasswd', () => {
       { name: 'root', uid: 0, gid: 0, home: '/root' },
       { name: 'alice', uid: 1000, gid: 100, home: '/home/alice' },
     ]);
+  });
+});
+
+describe('Containerizer isolators and limits', () => {
+  function recordingIsolator(name: string, log: string[], patch: LaunchPatch | undefined): Isolator {
+    return {
+      name,
+      prepare: async () => {
+        log.push(`prepare ${name}`);
+        return patch;
+      },
+      cleanup: async () => void log.push(`cleanup ${name}`),
+    };
+  }
+
+  it('applies isolators in order and cleans them up in reverse once the container is gone', async () => {
+    const log: string[] = [];
+    const c = new Containerizer(new PosixLauncher(), {
+      isolators: [recordingIsolator('a', log, { env: { PATH: '/usr/bin:/bin', FROM: 'a' } }), recordingIsolator('b', log, undefined)],
+    });
+    const container = await c.launch({ containerId: 'i1', directory: runDir('i1'), command: { shell: true, value: 'echo $FROM' }, env: {} });
+    expect(await container.wait()).toEqual({ code: 0 });
+    expect(readFileSync(join(runDir('i1'), 'stdout'), 'utf8')).toBe('a\n');
+    expect(log).toEqual(['prepare a', 'prepare b', 'cleanup b', 'cleanup a']);
+  });
+
+  it('refuses what the posix launcher cannot give, naming the fix, and cleans up', async () => {
+    const log: string[] = [];
+    const volume = { destination: '/data', type: 'bind', source: '/srv', options: ['rbind'] };
+    const c = new Containerizer(new PosixLauncher(), { isolators: [recordingIsolator('v', log, { mounts: [volume] })] });
+    const attempt = c.launch({ containerId: 'i2', directory: runDir('i2'), command: { shell: true, value: 'true' }, env: {} });
+    await expect(attempt).rejects.toThrow(/volumes, which needs --isolation=oci/);
+    expect(log).toEqual(['prepare v', 'cleanup v']);
+    const image = c.launch({
+      containerId: 'i3',
+      directory: runDir('i3'),
+      command: { shell: true, value: 'true' },
+      env: {},
+      containerInfo: { type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: 'busybox' } } } },
+    });
+    await expect(image).rejects.toThrow(/images need --isolation=oci/);
+  });
+
+  it('measures the sandbox and reports a container over its disk', async () => {
+    const c = new Containerizer(new PosixLauncher(), { diskWatchIntervalMs: 50 });
+    const limited = new Promise<{ containerId: string; reason: string; message: string }>((resolve) =>
+      c.onLimitation((containerId, limitation) => resolve({ containerId, ...limitation })),
+    );
+    const container = await c.launch({
+      containerId: 'd1',
+      directory: runDir('d1'),
+      command: { shell: true, value: 'head -c 3000000 /dev/zero > big; sleep 30' },
+      env: { PATH: '/usr/bin:/bin' },
+      resources: { diskMb: 1 },
+    });
+    started.push(container);
+    expect(await limited).toMatchObject({ containerId: 'd1', reason: 'REASON_CONTAINER_LIMITATION_DISK', message: expect.stringMatching(/exceeds quota \(1MB\)/) });
+    expect((await container.usage())?.disk_limit_bytes).toBe(1024 * 1024);
+    expect((await container.usage())?.disk_used_bytes).toBeGreaterThan(1024 * 1024);
   });
 });
