@@ -10,6 +10,7 @@ type IsolationConfig = Pick<
   | 'runtimeDir'
   | 'cgroupsRoot'
   | 'containerPidsLimit'
+  | 'cgroupsEnableCfs'
   | 'containerDiskWatchIntervalMs'
   | 'enforceContainerDiskQuota'
 >;
@@ -33,6 +34,11 @@ export function addIsolationOptions(command: Command): Command {
       'most processes and threads one container may have, 0 = no limit (default: 4096)',
       parseCount('--container_pids_limit', 0),
     )
+    .addOption(
+      new Option('--cgroups-enable-cfs [bool]', 'cap each task at its cpus with a CFS quota, besides its cpu shares (default: true)').argParser(
+        parseBool('--cgroups_enable_cfs'),
+      ),
+    )
     .option(
       '--container-disk-watch-interval <duration>',
       "how often a sandbox's disk use is measured (default: 15secs)",
@@ -53,6 +59,7 @@ export function isolationOptionsFrom(opts: Record<string, unknown>): IsolationCo
   if (opts['runtimeDir'] !== undefined) out.runtimeDir = opts['runtimeDir'] as string;
   if (opts['cgroupsRoot'] !== undefined) out.cgroupsRoot = opts['cgroupsRoot'] as string;
   if (opts['containerPidsLimit'] !== undefined) out.containerPidsLimit = opts['containerPidsLimit'] as number;
+  if (opts['cgroupsEnableCfs'] !== undefined) out.cgroupsEnableCfs = opts['cgroupsEnableCfs'] as boolean;
   if (opts['containerDiskWatchInterval'] !== undefined) out.containerDiskWatchIntervalMs = opts['containerDiskWatchInterval'] as number;
   if (opts['enforceContainerDiskQuota'] !== undefined) out.enforceContainerDiskQuota = opts['enforceContainerDiskQuota'] as boolean;
   return out;

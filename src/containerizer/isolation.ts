@@ -24,6 +24,8 @@ export interface IsolationOptions {
   cgroupsRoot?: string;
   /** `--container_pids_limit`; 0 = unlimited. */
   pidsLimit?: number;
+  /** `--cgroups_enable_cfs`; default true. */
+  enableCfs?: boolean;
   isRoot: boolean;
   logger?: Logger;
 }
@@ -67,6 +69,7 @@ export async function chooseIsolation(options: IsolationOptions): Promise<Isolat
     runtimeDir: options.runtimeDir,
     cgroupsRoot: options.cgroupsRoot ?? DEFAULT_CGROUPS_ROOT,
     pidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+    enableCfs: options.enableCfs ?? true,
     hostname: hostname(),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });

@@ -56,6 +56,8 @@ export interface AgentConfig {
   cgroupsRoot?: string;
   /** `--container_pids_limit`: processes per container, 0 = unlimited; default 4096. */
   containerPidsLimit?: number;
+  /** `--cgroups_enable_cfs`: a hard CFS quota from cpus besides the shares; default true. */
+  cgroupsEnableCfs?: boolean;
   /** `--container_disk_watch_interval`; default 15secs. */
   containerDiskWatchIntervalMs?: number;
   /** `--enforce_container_disk_quota`: kill a task whose sandbox outgrows its disk; default true. */
@@ -111,7 +113,8 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     throw new AgoraError('AGORA_ERR_VALIDATION', `--cgroups_root: "${cgroupsRoot}" is not a relative cgroup path; write e.g. agora`);
   }
   const runtimeDir = resolve(config.runtimeDir ?? join(workDir, 'runtime'));
-  const isolation = await isolationFor(config, { runtimeDir, cgroupsRoot, pidsLimit });
+  const enableCfs = config.cgroupsEnableCfs ?? true;
+  const isolation = await isolationFor(config, { runtimeDir, cgroupsRoot, pidsLimit, enableCfs });
   config.logger.info({ isolation: isolation.isolation }, `isolation ${isolation.reason}`);
   for (const note of isolation.notes) config.logger.warn({ isolation: isolation.isolation }, note);
   const network = await networkIsolatorFromFlags({
@@ -136,7 +139,9 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     hostname,
     launcher: isolation.isolation === 'oci' ? 'linux' : 'posix',
     isolation: isolation.isolation,
-    ...(isolation.isolation === 'oci' ? { runtime_dir: runtimeDir, cgroups_root: cgroupsRoot, container_pids_limit: String(pidsLimit) } : {}),
+    ...(isolation.isolation === 'oci'
+      ? { runtime_dir: runtimeDir, cgroups_root: cgroupsRoot, container_pids_limit: String(pidsLimit), cgroups_enable_cfs: String(enableCfs) }
+      : {}),
     container_disk_watch_interval: formatDuration(diskWatchMs),
     enforce_container_disk_quota: String(config.enforceContainerDiskQuota ?? true),
     switch_user: String(agentIsRoot()),
@@ -192,7 +197,7 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
 /** The launcher `--isolation` asks for, or the best one this machine allows; the flag's error otherwise. */
 async function isolationFor(
   config: AgentConfig,
-  oci: { runtimeDir: string; cgroupsRoot: string; pidsLimit: number },
+  oci: { runtimeDir: string; cgroupsRoot: string; pidsLimit: number; enableCfs: boolean },
 ): Promise<IsolationChoice> {
   try {
     return await chooseIsolation({

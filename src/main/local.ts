@@ -24,7 +24,14 @@ export interface LocalConfig {
   /** Isolation flags for every agent (--isolation, ...); a runtime dir gets a subdirectory per agent. */
   isolation?: Pick<
     AgentConfig,
-    'isolation' | 'ociRuntime' | 'runtimeDir' | 'cgroupsRoot' | 'containerPidsLimit' | 'containerDiskWatchIntervalMs' | 'enforceContainerDiskQuota'
+    | 'isolation'
+    | 'ociRuntime'
+    | 'runtimeDir'
+    | 'cgroupsRoot'
+    | 'containerPidsLimit'
+    | 'cgroupsEnableCfs'
+    | 'containerDiskWatchIntervalMs'
+    | 'enforceContainerDiskQuota'
   >;
   /** Image flags for every agent (--docker_registry, ...). */
   images?: ImageOptions;

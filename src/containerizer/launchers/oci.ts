@@ -42,6 +42,8 @@ export interface OciLauncherOptions {
   cgroupsRoot: string;
   /** 0: unlimited. */
   pidsLimit: number;
+  /** `--cgroups_enable_cfs`: a hard CFS quota from cpus besides the shares. */
+  enableCfs: boolean;
   hostname: string;
   logger?: Logger;
 }
@@ -95,6 +97,7 @@ export class OciLauncher implements Launcher {
         hostRoot: this.hostRoot,
         init: this.options.init,
         pidsLimit: this.options.pidsLimit,
+        enableCfs: this.options.enableCfs,
         limitSwap: this.options.limitSwap,
         hostname: this.options.hostname,
         agentUser: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },

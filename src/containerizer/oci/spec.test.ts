@@ -22,6 +22,7 @@ function config(spec: Partial<LaunchSpec> = {}, input: Partial<OciConfigInput> =
     hostRoot: { skeleton: '/run/agora/hostroot', directories: ['/etc', '/usr', '/work'] },
     init: '/usr/bin/tini-static',
     pidsLimit: 4096,
+    enableCfs: true,
     limitSwap: true,
     hostname: 'node1',
     agentUser: { uid: 0, gid: 0 },
@@ -48,6 +49,7 @@ describe('ociConfig', () => {
       pids: { limit: 4096 },
     });
     expect(config({}, { limitSwap: false }).linux.resources['memory']).toEqual({ limit: 64 * 1024 * 1024 });
+    expect(config({}, { enableCfs: false }).linux.resources['cpu']).toEqual({ shares: 512 });
     expect(config({ resources: {} }, { pidsLimit: 0 }).linux.resources).toEqual({ devices: [{ allow: false, access: 'rwm' }] });
   });
 

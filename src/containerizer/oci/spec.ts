@@ -18,6 +18,8 @@ export interface OciConfigInput {
   init: string | undefined;
   /** 0: unlimited. */
   pidsLimit: number;
+  /** A hard CFS quota from cpus besides the shares (`--cgroups_enable_cfs`). */
+  enableCfs: boolean;
   /** Limit memory + swap too (v1 needs swap accounting, memory.memsw.*, for it). */
   limitSwap: boolean;
   /** The host's name, which a container keeps unless it asks for its own. */
@@ -75,7 +77,7 @@ export function ociConfig(input: OciConfigInput): Record<string, unknown> {
   const gid = spec.user?.gid ?? input.agentUser.gid;
   const capabilities = uid === 0 ? ROOT_CAPABILITIES : [];
   const memory = memoryResources(spec.resources?.memMb);
-  const cpu = cpuResources(spec.resources?.cpus);
+  const cpu = cpuResources(spec.resources?.cpus, input.enableCfs);
   const pids = pidsResources(input.pidsLimit);
   return {
     ociVersion: '1.0.2',

@@ -13,14 +13,15 @@ export const MIN_CPU_SHARES = 2;
 export const CFS_PERIOD_US = 100_000;
 export const MIN_CFS_QUOTA_US = 1_000;
 
-/** linux.resources.cpu for `cpus`: shares 1024 per cpu, quota cpus * period; none without cpus. */
-export function cpuResources(cpus: number | undefined): { shares: number; quota: number; period: number } | undefined {
+/**
+ * linux.resources.cpu for `cpus`: shares 1024 per cpu and, with `enableCfs`, a hard quota of
+ * cpus * period (Mesos's `--cgroups_enable_cfs`); none without cpus.
+ */
+export function cpuResources(cpus: number | undefined, enableCfs = true): { shares: number; quota?: number; period?: number } | undefined {
   if (cpus === undefined || !(cpus > 0)) return undefined;
-  return {
-    shares: Math.max(MIN_CPU_SHARES, Math.round(CPU_SHARES_PER_CPU * cpus)),
-    quota: Math.max(MIN_CFS_QUOTA_US, Math.round(CFS_PERIOD_US * cpus)),
-    period: CFS_PERIOD_US,
-  };
+  const shares = Math.max(MIN_CPU_SHARES, Math.round(CPU_SHARES_PER_CPU * cpus));
+  if (!enableCfs) return { shares };
+  return { shares, quota: Math.max(MIN_CFS_QUOTA_US, Math.round(CFS_PERIOD_US * cpus)), period: CFS_PERIOD_US };
 }
 
 // USER_HZ, the unit of v1's cpuacct.stat.
