@@ -36,10 +36,10 @@ function layer(files, forbidden, extra = []) {
 }
 
 const above = {
-  base: ['api', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
-  api: ['resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
-  resources: ['allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
-  allocator: ['master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  base: ['http', 'io', 'api', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  api: ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  resources: ['http', 'io', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  allocator: ['http', 'io', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
   containerizer: ['master', 'agent', 'executor', 'cli', 'main', 'sim'],
   master: ['agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
   agent: ['master', 'allocator', 'executor', 'cli', 'main', 'sim'],
@@ -63,9 +63,9 @@ export default tseslint.config(
   layer(['src/allocator/**/*.ts'], above.allocator, [noNodeModules]),
   layer(['src/containerizer/**/*.ts'], above.containerizer),
   layer(['src/master/**/*.ts'], above.master),
-  layer(['src/master/core/**/*.ts'], above.master, [noNodeModules]),
+  layer(['src/master/core/**/*.ts'], [...above.master, 'http', 'io'], [noNodeModules]),
   layer(['src/agent/**/*.ts'], above.agent),
-  layer(['src/agent/core/**/*.ts'], above.agent, [noNodeModules]),
+  layer(['src/agent/core/**/*.ts'], [...above.agent, 'http', 'io'], [noNodeModules]),
   layer(['src/cli/**/*.ts'], above.cli),
   layer(['src/sim/**/*.ts'], above.sim, [
     noNodeModules,

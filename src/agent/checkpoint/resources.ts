@@ -3,8 +3,9 @@
  * the resources the master last told the agent it has, dynamic reservations included. Written
  * atomically on every CHECKPOINT_RESOURCES; read at start, so reservations survive a restart.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomically } from '../../io/atomic-file.js';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Resource } from '../../api/index.js';
 import { AgoraError } from '../../base/index.js';
@@ -54,7 +55,7 @@ export function checkpointResources(workDir: string, current: Resources, wire: r
     return current;
   }
   const path = join(workDir, RESOURCES_CHECKPOINT);
-  const write = (writes.get(path) ?? Promise.resolve()).then(() => writeAtomically(path, `${JSON.stringify(total.toWire())}\n`));
+  const write = (writes.get(path) ?? Promise.resolve()).then(() => writeFileAtomically(path, `${JSON.stringify(total.toWire())}\n`));
   writes.set(path, write.catch((err: Error) => log.error({ error: err.message, path }, 'cannot checkpoint the resources')));
   log.info({ resources: total.toString() }, 'checkpointing resources');
   return total;
@@ -72,28 +73,3 @@ function incompatible(path: string, why: string): AgoraError {
   );
 }
 
-/** Temp file, fsync, rename over the target, fsync the directory. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const temp = `${path}.tmp-${process.pid}`;
-  try {
-    const file = await open(temp, 'w', 0o600);
-    try {
-      await file.writeFile(text);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}

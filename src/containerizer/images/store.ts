@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { writeFileAtomically } from '../../io/atomic-file.js';
 import { join } from 'node:path';
 import { assertDigest, BlobStore, digestOfBytes } from './blobs.js';
 import type { Registry } from './manifest.js';
@@ -120,7 +121,7 @@ export class ImageStore {
         ...(pulled.manifestDigest === undefined ? {} : { manifestDigest: pulled.manifestDigest }),
       };
       const image = await this.withLayers(record, signal);
-      await writeAtomically(recordPath, JSON.stringify(record));
+      await writeFileAtomically(recordPath, JSON.stringify(record));
       return image;
     } catch (err) {
       const why = signal.aborted
@@ -194,9 +195,3 @@ async function readRecord(path: string): Promise<ImageRecord | undefined> {
   }
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true });
-  const temp = `${path}.${randomUUID()}.tmp`;
-  await writeFile(temp, text);
-  await rename(temp, path);
-}

@@ -3,7 +3,8 @@
  * per network, the configuration, capability values and ADD result that DEL must be given
  * again. Written before every step, atomically, so a crash at any point leaves enough to undo.
  */
-import { open, readdir, readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { readdir, readFile, rm, mkdir } from 'node:fs/promises';
+import { writeFileAtomically } from '../../io/atomic-file.js';
 import { join } from 'node:path';
 import type { NetworkInfo } from '../../api/index.js';
 import type { NetworkConfigList } from './config.js';
@@ -31,16 +32,7 @@ export class NetworkStateStore {
 
   async write(state: ContainerNetworkState): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const path = this.path(state.containerId);
-    const temp = `${path}.tmp`;
-    const file = await open(temp, 'w', 0o600);
-    try {
-      await file.writeFile(JSON.stringify(state, null, 2));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
+    await writeFileAtomically(this.path(state.containerId), JSON.stringify(state, null, 2));
   }
 
   async read(containerId: string): Promise<ContainerNetworkState | undefined> {

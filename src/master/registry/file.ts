@@ -3,8 +3,9 @@
  * every operation (temp file, fsync, rename, fsync of the directory). Small state, rare writes:
  * a snapshot is simpler than a log and never half-written. Format: docs/decisions/0003.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomically } from '../../io/atomic-file.js';
+import { join } from 'node:path';
 import { AgoraError } from '../../base/index.js';
 import { describeIssues, parseJsonLenient } from '../../api/index.js';
 import type { Registry } from './index.js';
@@ -49,7 +50,7 @@ export class FileRegistry implements Registry {
     if (this.state === undefined) return Promise.reject(new Error('FileRegistry.apply before load'));
     const next = applyRegistryOperation(this.state, operation);
     this.state = next;
-    const write = this.writes.then(() => writeAtomically(this.path, `${JSON.stringify(next, null, 2)}\n`));
+    const write = this.writes.then(() => writeFileAtomically(this.path, `${JSON.stringify(next, null, 2)}\n`));
     // A failed write fails its operation; later operations still try (each writes the whole state).
     this.writes = write.catch(() => undefined);
     return write;
@@ -63,28 +64,3 @@ function unreadable(path: string, why: string): AgoraError {
   );
 }
 
-/** Temp file in the same directory, fsync, rename over the target, fsync the directory. */
-export async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const temp = `${path}.tmp-${process.pid}`;
-  try {
-    const file = await open(temp, 'w', 0o600);
-    try {
-      await file.writeFile(text);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}
