@@ -1,7 +1,7 @@
 /**
  * The embedded registry: `<work_dir>/registry.json`, a whole snapshot rewritten atomically for
  * every operation (temp file, fsync, rename, fsync of the directory). Small state, rare writes:
- * a snapshot is simpler than a log and never half-written. Format: docs/decisions/0003.
+ * a snapshot is simpler than a log and never half-written. Format: docs/decisions/0005-registry.md.
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomically } from '../../io/atomic-file.js';
