@@ -123,8 +123,10 @@ export class OciLauncher implements Launcher {
     const pid = /"data": (\d+)/.exec(result.output)?.[1];
     if (result.code !== 0 || pid === undefined) {
       await this.remove(containerId);
-      const why = /"message": "((?:[^"\\]|\\.)*)"/.exec(result.output)?.[1] ?? result.output;
-      throw new LaunchError(`Failed to start container ${containerId} with ${this.options.runtime.name}: ${why || 'see its stderr'}`);
+      // The runtime's own words: in conmon's sync message, else (passthrough) in the sandbox's stderr.
+      const synced = /"message": "((?:[^"\\]|\\.)*)"/.exec(result.output)?.[1] ?? result.output.replace(/\{"data": -?\d+\}/, '').trim();
+      const why = synced || (await lastLine(spec.stderrPath)) || 'no reason given';
+      throw new LaunchError(`Failed to start container ${containerId} with ${this.options.runtime.name}: ${why}`);
     }
     return new OciContainer(Number(pid), containerId, cgroupsPath, spec.resources?.memMb, spec.resources?.cpus, this);
   }
@@ -304,6 +306,13 @@ export function exitStatusOf(code: number): ExitStatus {
     if (name !== undefined) return { signal: name };
   }
   return { code };
+}
+
+/** The last non-empty line of a file's last 1 KB; '' when there is none. */
+async function lastLine(path: string): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const lines = text.slice(-1024).split('\n').map((l) => l.trim());
+  return lines.filter((l) => l !== '').at(-1) ?? '';
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {
