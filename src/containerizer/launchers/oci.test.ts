@@ -56,6 +56,21 @@ describe.skipIf(skip !== undefined)('OciLauncher', () => {
     expect(await container.usage()).toBeUndefined();
   });
 
+  it("runs as the task's user, in its own pid namespace, with the sandbox writable and the host read-only", async () => {
+    const s = spec('nobody', 'id -u; echo $$; touch "$PWD/mine" && touch /etc/agora-must-not-exist 2>/dev/null; echo $?', {
+      user: { name: 'nobody', uid: 65534, gid: 65534 },
+    });
+    chmodSync(s.workDir, 0o777);
+    const container = await choice.launcher.launch(s);
+    expect(await container.wait()).toEqual({ code: 0 });
+    const [uid, pid, touchedEtc] = readFileSync(s.stdoutPath, 'utf8').trim().split('\n');
+    expect(uid).toBe('65534');
+    // tini is pid 1; the shell is its child.
+    expect(Number(pid)).toBeLessThanOrEqual(3);
+    expect(touchedEtc).not.toBe('0');
+    expect(existsSync(join(s.workDir, 'mine'))).toBe(true);
+  });
+
   it('reports the OOM killer as a memory limitation', async () => {
     const container = await choice.launcher.launch(spec('oom', 'x=a; while true; do x=$x$x; done'));
     expect(await container.wait()).toMatchObject({
