@@ -10,7 +10,9 @@ import type { SyntheticFramework } from './synthetic-framework.js';
 
 export class InvariantChecker {
   readonly violations: string[] = [];
-  private readonly outstanding = new Map<string, { agentId: string; resources: Resources }>();
+  private readonly outstanding = new Map<string, { agentId: string; role: string; resources: Resources }>();
+  /** Quota limits by role, scalar name to amount. */
+  private readonly limits = new Map<string, ReadonlyMap<string, number>>();
   private readonly byAgent = new Map<string, Set<string>>();
   private readonly dirty = new Set<string>();
 
@@ -21,7 +23,8 @@ export class InvariantChecker {
       const id = offer.id.value;
       if (this.outstanding.has(id)) this.violate(`offer ${id} was sent twice`);
       const agentId = offer.agent_id.value;
-      this.outstanding.set(id, { agentId, resources: Resources.fromWire(offer.resources).unallocated() });
+      const role = offer.allocation_info?.role ?? '*';
+      this.outstanding.set(id, { agentId, role, resources: Resources.fromWire(offer.resources).unallocated() });
       let set = this.byAgent.get(agentId);
       if (set === undefined) this.byAgent.set(agentId, (set = new Set()));
       set.add(id);
@@ -49,6 +52,29 @@ export class InvariantChecker {
       }
     }
     this.dirty.clear();
+  }
+
+  setQuotaLimit(role: string, limits: Readonly<Record<string, number>>): void {
+    this.limits.set(role, new Map(Object.entries(limits)));
+  }
+
+  /**
+   * Offered plus running resources of each role with a limit, its sub-roles included, stay
+   * within the limit. Costs O(agents); the simulator runs it periodically, not per step.
+   */
+  checkQuotaLimits(agents: readonly HollowAgent[]): void {
+    if (this.limits.size === 0) return;
+    const byRole = new Map<string, Resources>();
+    const charge = (role: string, resources: Resources) => byRole.set(role, (byRole.get(role) ?? Resources.empty()).add(resources));
+    for (const agent of agents) for (const [role, used] of agent.usedByRole()) charge(role, used);
+    for (const offer of this.outstanding.values()) charge(offer.role, offer.resources);
+    for (const [limited, limits] of this.limits) {
+      let consumed = Resources.empty();
+      for (const [role, resources] of byRole) if (role === limited || role.startsWith(`${limited}/`)) consumed = consumed.add(resources);
+      for (const [name, limit] of limits) {
+        if (consumed.scalar(name) > limit + 1e-9) this.violate(`role ${limited}: ${name} ${consumed.scalar(name)} offered and running exceeds its quota limit ${limit}`);
+      }
+    }
   }
 
   markDirty(agentId: string): void {

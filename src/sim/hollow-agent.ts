@@ -22,6 +22,8 @@ export interface AgentWire {
 
 interface HollowTask {
   frameworkId: string;
+  /** The role the task's resources were allocated to. */
+  role: string;
   info: TaskInfo;
   resources: Resources;
   state: TaskState;
@@ -58,6 +60,15 @@ export class HollowAgent {
   used(): Resources {
     let used = Resources.empty();
     for (const task of this.tasks.values()) if (!isTerminalState(task.state)) used = used.add(task.resources);
+    return used;
+  }
+
+  /** Resources of running tasks by the role they were allocated to. */
+  usedByRole(): Map<string, Resources> {
+    const used = new Map<string, Resources>();
+    for (const task of this.tasks.values()) {
+      if (!isTerminalState(task.state)) used.set(task.role, (used.get(task.role) ?? Resources.empty()).add(task.resources));
+    }
     return used;
   }
 
@@ -100,6 +111,7 @@ export class HollowAgent {
     const label = (key: string) => info.labels?.labels?.find((l) => l.key === key)?.value;
     const task: HollowTask = {
       frameworkId,
+      role: info.resources?.find((r) => r.allocation_info?.role !== undefined)?.allocation_info?.role ?? '*',
       info,
       resources: Resources.fromWire(info.resources ?? []).unallocated(),
       state: 'TASK_STAGING',

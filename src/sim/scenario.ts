@@ -55,6 +55,16 @@ export const Scenario = z.object({
   taskStartMs: Range.default({ min: 1, max: 5 }),
   agents: z.array(AgentSpec).min(1),
   frameworks: z.array(FrameworkSpec).min(1),
+  /** Quota set before the frameworks arrive (UPDATE_QUOTA); limits are checked all along. */
+  quota: z
+    .array(
+      z.object({
+        role: z.string(),
+        guarantees: z.record(z.string(), z.number().nonnegative()).optional(),
+        limits: z.record(z.string(), z.number().nonnegative()).optional(),
+      }),
+    )
+    .default([]),
   /** Check invariants after every step (slower; on by default). */
   checkInvariants: z.boolean().default(true),
 });

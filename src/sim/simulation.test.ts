@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Simulation, parseScenario, summarize } from './index.js';
 import type { ScenarioInput } from './index.js';
+import tenants from '../../scenarios/tenants.json' with { type: 'json' };
 
 const small: ScenarioInput = {
   name: 'small',
@@ -34,6 +35,33 @@ describe('simulator', () => {
     };
     expect(digest(7)).toBe(digest(7));
     expect(digest(7)).not.toBe(digest(8));
+  });
+
+  it('keeps multi-role tenants within their quota limits while they compete for a full cluster', () => {
+    const sim = new Simulation(parseScenario(tenants));
+    let engCpusPeak = 0;
+    let adsCpusPeak = 0;
+    sim.run((s) => {
+      const used = (prefix: string) =>
+        s.agents.reduce((n, a) => n + [...a.usedByRole()].filter(([r]) => r === prefix || r.startsWith(`${prefix}/`)).reduce((m, [, r]) => m + r.scalar('cpus'), 0), 0);
+      engCpusPeak = Math.max(engCpusPeak, used('eng'));
+      adsCpusPeak = Math.max(adsCpusPeak, used('ads'));
+    }, 5_000);
+    const summary = summarize(sim);
+    expect(summary.violations).toEqual([]);
+    // 40 agents x 16 cpus = 640 cpus; the limits bind: eng <= 200, ads <= 150, and both reach them.
+    expect(engCpusPeak).toBeLessThanOrEqual(200);
+    expect(engCpusPeak).toBeGreaterThan(150);
+    expect(adsCpusPeak).toBeLessThanOrEqual(150);
+    expect(adsCpusPeak).toBeGreaterThan(100);
+  });
+
+  it('reports a quota limit broken, so the check can fail', () => {
+    const sim = new Simulation(parseScenario({ ...small, durationSeconds: 30 }));
+    sim.clock.runUntil(20_000);
+    sim.checker.setQuotaLimit('*', { cpus: 1 });
+    sim.checker.checkQuotaLimits(sim.agents);
+    expect(sim.checker.violations.join('\n')).toMatch(/role \*: cpus .* exceeds its quota limit 1/);
   });
 
   it('catches a master that offers what an agent does not have', () => {

@@ -60,6 +60,7 @@ export class Simulation {
     this.checker = new InvariantChecker(this.agentsById);
     this.core.start();
     this.drain();
+    this.setQuota();
     this.addAgents();
     this.addFrameworks();
   }
@@ -83,6 +84,25 @@ export class Simulation {
 
   get violations(): string[] {
     return [...this.checker.violations, ...this.refusedCalls];
+  }
+
+  private setQuota(): void {
+    const configs = this.scenario.quota.map((q) => ({
+      role: q.role,
+      ...(q.guarantees === undefined ? {} : { guarantees: scalars(q.guarantees) }),
+      ...(q.limits === undefined ? {} : { limits: scalars(q.limits) }),
+    }));
+    if (configs.length === 0) return;
+    const reply = this.core.operatorCall({ type: 'UPDATE_QUOTA', update_quota: { force: true, quota_configs: configs } });
+    if (!('status' in reply)) this.refusedCalls.push(`UPDATE_QUOTA: ${reply.message}`);
+    for (const q of this.scenario.quota) if (q.limits !== undefined) this.checker.setQuotaLimit(q.role, q.limits);
+    this.drain();
+    // Limits are checked every simulated second: the check walks every agent.
+    const check = () => {
+      this.checker.checkQuotaLimits(this.agents);
+      this.clock.after(1_000, check);
+    };
+    if (this.scenario.checkInvariants) this.clock.after(1_000, check);
   }
 
   private addAgents(): void {
@@ -216,4 +236,8 @@ export class Simulation {
     const { min, max } = this.scenario.latencyMs;
     return max === 0 ? 0 : min + this.prng.next() * (max - min);
   }
+}
+
+function scalars(values: Readonly<Record<string, number>>): Record<string, { value: number }> {
+  return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, { value }]));
 }
