@@ -111,7 +111,7 @@ export class OciLauncher implements Launcher {
     let result;
     try {
       result = await this.helper.runConmon(
-        { stdout: spec.stdoutPath, stderr: spec.stderrPath },
+        { cwd: dir, stdout: spec.stdoutPath, stderr: spec.stderrPath },
         { path: this.options.runtime.path, root: this.paths.runtimeRoot },
         containerId,
         this.conmonArgv(containerId, dir),

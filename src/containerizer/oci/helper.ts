@@ -23,11 +23,14 @@ agora_job() {
   _out=$("$@" 2>&1 </dev/null); _rc=$?
   agora_reply "$_id" "$_rc" "$_out"
 }
-# agora_conmon ID STDOUT STDERR RUNTIME RUNTIME_ROOT CONTAINER_ID CONMON_ARGV...
-# Runs conmon (which creates the container and stays as its monitor), waits for its message on
-# the sync pipe that the container exists, then starts it.
+# agora_conmon ID DIR STDOUT STDERR RUNTIME RUNTIME_ROOT CONTAINER_ID CONMON_ARGV...
+# Runs conmon in DIR (it drops files in its working directory), which creates the container and
+# stays as its monitor; waits for its message on the sync pipe that the container exists, then
+# starts it.
 agora_conmon() {
-  _id=$1 _o=$2 _e=$3 _rt=$4 _root=$5 _cid=$6; shift 6
+  _id=$1 _o=$3 _e=$4 _rt=$5 _root=$6 _cid=$7
+  cd "$2" || { agora_reply "$_id" 255 "cannot enter $2"; return; }
+  shift 7
   { _OCI_SYNCPIPE=3 "$@" 3>&1 >>"$_o" 2>>"$_e" </dev/null; } | {
     IFS= read -r _created || _created=
     case $_created in
@@ -68,13 +71,13 @@ export class ProcessHelper {
    * (255 when the container could not be created) and the sync message.
    */
   runConmon(
-    files: { stdout: string; stderr: string },
+    files: { cwd: string; stdout: string; stderr: string },
     runtime: { path: string; root: string },
     containerId: string,
     conmonArgv: string[],
     timeoutMs = 60_000,
   ): Promise<JobResult> {
-    const args = [files.stdout, files.stderr, runtime.path, runtime.root, containerId, ...conmonArgv].map(shellQuote).join(' ');
+    const args = [files.cwd, files.stdout, files.stderr, runtime.path, runtime.root, containerId, ...conmonArgv].map(shellQuote).join(' ');
     return this.submit((id) => `(agora_conmon ${id} ${args} &)`, timeoutMs);
   }
 
