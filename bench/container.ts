@@ -144,29 +144,36 @@ function measureBare(captured: Record<string, unknown>, dir: string): BareResult
   };
   const runMs: number[] = [];
   const createStartMs: number[] = [];
-  for (let i = 0; i < taskCount + 2; i++) {
-    const id = `bench-bare-${process.pid}-${i}`;
-    config.linux.cgroupsPath = `/agora-bench/${id}`;
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
-    let t = performance.now();
-    run(['run', '--bundle', bundle, id]);
-    const ran = performance.now() - t;
-    const id2 = `${id}-split`;
-    config.linux.cgroupsPath = `/agora-bench/${id2}`;
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
-    t = performance.now();
-    run(['create', '--bundle', bundle, id2]);
-    run(['start', id2]);
-    const started = performance.now() - t;
-    // delete waits for nothing: `true` is done almost at once.
-    for (let tries = 0; tries < 100; tries++) {
-      const r = spawnSync(runtime, ['--root', root, 'delete', id2], { stdio: 'ignore' });
-      if (r.status === 0) break;
-      execFileSync('sleep', ['0.01']);
+  const created: string[] = [];
+  try {
+    for (let i = 0; i < taskCount + 2; i++) {
+      const id = `bench-bare-${process.pid}-${i}`;
+      config.linux.cgroupsPath = `/agora-bench/${id}`;
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+      let t = performance.now();
+      run(['run', '--bundle', bundle, id]);
+      const ran = performance.now() - t;
+      const id2 = `${id}-split`;
+      config.linux.cgroupsPath = `/agora-bench/${id2}`;
+      writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+      t = performance.now();
+      created.push(id2);
+      run(['create', '--bundle', bundle, id2]);
+      run(['start', id2]);
+      const started = performance.now() - t;
+      // delete waits for nothing: `true` is done almost at once.
+      for (let tries = 0; tries < 100; tries++) {
+        const r = spawnSync(runtime, ['--root', root, 'delete', id2], { stdio: 'ignore' });
+        if (r.status === 0) break;
+        execFileSync('sleep', ['0.01']);
+      }
+      if (i < 2) continue;
+      runMs.push(ran);
+      createStartMs.push(started);
     }
-    if (i < 2) continue;
-    runMs.push(ran);
-    createStartMs.push(started);
+  } finally {
+    // A failed or interrupted run leaves no container behind.
+    for (const id of created) spawnSync(runtime, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
   }
   for (const controller of ['cpu', 'cpuacct', 'memory', 'pids', 'hugetlb', 'blkio', 'cpuset', 'devices', 'freezer', 'systemd']) {
     spawnSync('rmdir', [`/sys/fs/cgroup/${controller}/agora-bench`], { stdio: 'ignore' });
