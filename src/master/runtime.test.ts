@@ -46,6 +46,30 @@ describe('MasterRuntime and the registry', () => {
     runtime.stop();
   });
 
+  it('hands writes to the registry at once, and holds each later effect only until the writes before it are stored', async () => {
+    const registry = new GatedRegistry();
+    const runtime = new MasterRuntime(new MasterHarness().core, pino({ level: 'silent' }), registry);
+    const weights = (role: string) => runtime.operatorCall({ type: 'UPDATE_WEIGHTS', update_weights: { weight_infos: [{ role, weight: 2 }] } });
+    const answered: string[] = [];
+    const first = weights('a').then(() => answered.push('a'));
+    const stream = recordingStream();
+    runtime.subscribeFramework({ type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'u', name: 'n' } } }, undefined, () => stream);
+    const second = weights('b').then(() => answered.push('b'));
+    await tick();
+    // Both writes are in flight together (a registry may store them in one go).
+    expect(registry.writes.map((w) => w.operation.type)).toEqual(['UPDATE_WEIGHTS', 'UPDATE_WEIGHTS']);
+    registry.writes[0]!.finish();
+    await first;
+    await tick();
+    // SUBSCRIBED came after the first write only; the second call still waits for its own.
+    expect(stream.sent.map((e) => (e as { type: string }).type)).toEqual(['SUBSCRIBED']);
+    expect(answered).toEqual(['a']);
+    registry.writes[1]!.finish();
+    await second;
+    expect(answered).toEqual(['a', 'b']);
+    runtime.stop();
+  });
+
   it('answers 503 and reports a fatal error when the registry cannot store a change', async () => {
     const registry = new GatedRegistry();
     const fatal: Error[] = [];

@@ -7,7 +7,7 @@ import type { AgentCall, AgentSubscribe, MasterCall, SchedulerCall } from '../ap
 import { AgoraError } from '../base/index.js';
 import type { EventStream } from '../http/index.js';
 import type { CallReply, Effect, MasterCore, OperatorReply } from './core/index.js';
-import type { Registry } from './registry/index.js';
+import type { Registry, RegistryOperation } from './registry/index.js';
 
 export class MasterRuntime {
   private readonly streams = new Map<string, EventStream>();
@@ -15,14 +15,17 @@ export class MasterRuntime {
   private nextConnection = 0;
   private stopped = false;
   /**
-   * Effects waiting for a registry write to finish, in order; undefined while none is in
-   * flight. "Persistence comes before replies": nothing after a `persist` happens before it is
-   * stored, so no one sees a change the registry could still lose.
+   * "Persistence comes before replies": a `persist` goes to the registry at once, and every later
+   * effect waits until it is stored, so no one sees a change the registry could still lose.
+   * Writes are numbered; each blocked effect waits for the write issued just before it.
+   * Registries resolve in order, so `durable` only grows.
    */
-  private backlog: Effect[] | undefined;
-  /** Settles once the backlog (and every write it starts) has been carried out. */
-  private settled: Promise<void> = Promise.resolve();
-  private failed = false;
+  private issued = 0;
+  private durable = 0;
+  private readonly blocked: Array<{ effect: Effect; after: number }> = [];
+  /** flush() callers waiting for the effects they flushed to be carried out. */
+  private readonly waiters: Array<{ after: number; resolve: () => void; reject: (err: Error) => void }> = [];
+  private failed: Error | undefined;
 
   constructor(
     readonly core: MasterCore,
@@ -113,47 +116,47 @@ export class MasterRuntime {
   }
 
   /**
-   * Carries out the core's effects in order. Without a registry write in flight that happens
-   * now; otherwise they queue behind it. The promise settles when these effects are done.
+   * Carries out the core's effects in order: registry writes start at once (several may be in
+   * flight, and a registry may store them together), other effects as soon as every write
+   * before them is stored. The promise settles when these effects are done.
    */
   private flush(): Promise<void> {
     const effects = this.core.takeEffects();
-    if (this.failed) return Promise.reject(new Error('the registry failed'));
-    if (this.backlog !== undefined) {
-      this.backlog.push(...effects);
-      return this.settled;
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    for (const effect of effects) {
+      if (effect.kind === 'persist') {
+        this.store(effect.operation);
+      } else if (this.blocked.length > 0 || this.durable < this.issued) {
+        this.blocked.push({ effect, after: this.issued });
+      } else {
+        this.carryOut(effect);
+      }
     }
-    const done = this.run(effects);
+    if (this.durable >= this.issued && this.blocked.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ after: this.issued, resolve, reject }));
     // Callers that do not wait must not see an unhandled rejection: onFatal has the failure.
     done.catch(() => undefined);
     return done;
   }
 
-  private run(effects: Effect[]): Promise<void> {
-    for (let i = 0; i < effects.length; i++) {
-      const effect = effects[i]!;
-      if (effect.kind !== 'persist') {
-        this.carryOut(effect);
-        continue;
-      }
-      this.backlog = effects.slice(i + 1);
-      this.settled = this.registry.apply(effect.operation).then(
-        () => {
-          const rest = this.backlog!;
-          this.backlog = undefined;
-          return this.run(rest);
-        },
-        (err: Error) => {
-          this.failed = true;
-          this.backlog = undefined;
-          this.log.fatal({ err, operation: effect.operation.type }, 'cannot store a registry operation');
-          this.onFatal(err);
-          throw err;
-        },
-      );
-      return this.settled;
-    }
-    return Promise.resolve();
+  private store(operation: RegistryOperation): void {
+    const sequence = ++this.issued;
+    this.registry.apply(operation).then(
+      () => {
+        if (this.failed !== undefined) return;
+        this.durable = Math.max(this.durable, sequence);
+        while (this.blocked.length > 0 && this.blocked[0]!.after <= this.durable) this.carryOut(this.blocked.shift()!.effect);
+        while (this.waiters.length > 0 && this.waiters[0]!.after <= this.durable) this.waiters.shift()!.resolve();
+      },
+      (err: Error) => {
+        if (this.failed !== undefined) return;
+        this.failed = err;
+        this.blocked.length = 0;
+        this.log.fatal({ err, operation: operation.type }, 'cannot store a registry operation');
+        for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+        this.onFatal(err);
+      },
+    );
   }
 
   private carryOut(effect: Effect): void {
@@ -188,7 +191,7 @@ export class MasterRuntime {
         return;
       }
       case 'persist':
-        return; // run() handles these; none reaches here.
+        return; // flush() stores these; none reaches here.
       case 'cancelTimer': {
         const timer = this.timers.get(effect.name);
         if (timer !== undefined) clearTimer(timer);

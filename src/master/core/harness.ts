@@ -4,7 +4,7 @@
  */
 import { ManualClock, SequentialIds, assert, base64Encode } from '../../base/index.js';
 import type { AgentEvent, AgentSubscribe, FrameworkInfo, MasterCall, Offer, SchedulerCall, SchedulerEvent, TaskState } from '../../api/index.js';
-import type { RegistryOperation, RegistryState } from '../registry/state.js';
+import { type RegistryOperation, type RegistryState, emptyRegistry } from '../registry/state.js';
 import type { OperatorReply } from './operator-calls.js';
 import { Allocator } from '../../allocator/index.js';
 import { Resources } from '../../resources/index.js';
@@ -26,7 +26,7 @@ export class MasterHarness {
   private readonly timers = new Map<string, number>();
   private nextConnection = 0;
 
-  constructor(overrides: Partial<MasterCoreConfig> = {}, registry?: RegistryState) {
+  constructor(overrides: Partial<MasterCoreConfig> = {}, registry?: Partial<RegistryState>) {
     const allocator = new Allocator({ clock: this.clock });
     this.core = new MasterCore({
       clock: this.clock,
@@ -39,7 +39,7 @@ export class MasterHarness {
         ...overrides,
       },
     });
-    if (registry !== undefined) this.core.recover(registry);
+    if (registry !== undefined) this.core.recover({ ...emptyRegistry(), ...registry });
     this.core.start();
     this.drain();
   }

@@ -24,7 +24,7 @@ describe('FileRegistry', () => {
     await first.apply({ type: 'UPDATE_WEIGHTS', weight_infos: [{ role: 'ops', weight: 3 }] });
     const again = await new FileRegistry(dir).load();
     expect(again).toEqual({
-      version: 1,
+      ...emptyRegistry(),
       weights: [{ role: 'eng', weight: 2 }, { role: 'ops', weight: 3 }],
       quota_configs: [{ role: 'eng', guarantees: { cpus: { value: 4 } } }],
     });
@@ -34,6 +34,33 @@ describe('FileRegistry', () => {
     // Only the snapshot is left: no temp files.
     expect(readdirSync(dir)).toEqual([REGISTRY_FILE]);
     expect(JSON.parse(readFileSync(join(dir, REGISTRY_FILE), 'utf8')).version).toBe(1);
+  });
+
+  it('reads a file of the first format (weights and quota only), and keeps agents from then on', async () => {
+    const dir = workDir();
+    writeFileSync(join(dir, REGISTRY_FILE), '{"version":1,"weights":[{"role":"eng","weight":2}],"quota_configs":[]}');
+    const registry = new FileRegistry(dir);
+    expect(await registry.load()).toEqual({ ...emptyRegistry(), weights: [{ role: 'eng', weight: 2 }] });
+    const agent = { info: { id: { value: 'S1' }, hostname: 'h1' }, endpoint: { ip: '127.0.0.1', port: 5051 } };
+    await registry.apply({ type: 'ADMIT_AGENT', agent });
+    await registry.apply({ type: 'MARK_AGENT_GONE', agent_id: { value: 'S0' }, timestamp: { nanoseconds: 1e18 } });
+    const again = await new FileRegistry(dir).load();
+    expect(again.agents).toEqual([agent]);
+    expect(again.gone).toEqual([{ id: { value: 'S0' }, timestamp: { nanoseconds: 1e18 } }]);
+  });
+
+  it('stores operations applied during a write together in the next one, each resolving once stored', async () => {
+    const dir = workDir();
+    const registry = new FileRegistry(dir);
+    await registry.load();
+    const writes = Array.from({ length: 50 }, (_, i) =>
+      registry.apply({ type: 'ADMIT_AGENT', agent: { info: { id: { value: `S${String(i).padStart(2, '0')}` }, hostname: `h${i}` } } }),
+    );
+    const order: number[] = [];
+    await Promise.all(writes.map((w, i) => w.then(() => order.push(i))));
+    // They resolve in the order they were applied, and every one is in the file.
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect((await new FileRegistry(dir).load()).agents).toHaveLength(50);
   });
 
   it('refuses to start from a registry it cannot read, naming the file and the field', async () => {

@@ -1,40 +1,52 @@
 /**
  * The master's registry (facts 9): the state that must survive a master restart, loaded once at
- * start and changed one atomic operation at a time. `FileRegistry` keeps it in the work dir;
- * issue 6 adds an etcd implementation of the same interface for HA.
+ * start and changed one atomic operation at a time. `FileRegistry` keeps it in the work dir,
+ * `EtcdRegistry` in etcd for HA masters; `InMemoryRegistry` forgets it (tests, --registry=in_memory).
  */
-import { type RegistryOperation, type RegistryState, applyRegistryOperation, emptyRegistry } from './state.js';
+import { type RegistryOperation, RegistryModel, type RegistryState, emptyRegistry } from './state.js';
 
 export interface Registry {
   /** The stored state (empty on first start). Called once, before the master serves. */
   load(): Promise<RegistryState>;
   /**
-   * Applies one operation and resolves once it is durable. Operations are applied in the order
-   * given; a failure rejects, and the caller must not report the change as done.
+   * Applies one operation and resolves once it is durable. Operations are stored in the order
+   * given and resolve in that order, so once one resolves every earlier one is durable too; a
+   * failure rejects, and the caller must not report the change as done.
    */
   apply(operation: RegistryOperation): Promise<void>;
 }
 
 /** A registry that forgets everything when the process ends: tests, and `--registry=in_memory`. */
 export class InMemoryRegistry implements Registry {
-  private state: RegistryState;
+  private readonly model: RegistryModel;
 
   constructor(initial: RegistryState = emptyRegistry()) {
-    this.state = initial;
+    this.model = RegistryModel.from(initial);
   }
 
   async load(): Promise<RegistryState> {
-    return this.state;
+    return this.model.toState();
   }
 
   async apply(operation: RegistryOperation): Promise<void> {
-    this.state = applyRegistryOperation(this.state, operation);
+    this.model.apply(operation);
   }
 
   snapshot(): RegistryState {
-    return this.state;
+    return this.model.toState();
   }
 }
 
 export { FileRegistry, REGISTRY_FILE } from './file.js';
-export { type RegistryOperation, RegistryState, applyRegistryOperation, emptyRegistry } from './state.js';
+export { DEFAULT_REGISTRY_GC_POLICY, type RegistryGcPolicy, agentsToPrune } from './gc.js';
+export { type RecordMutation, applyMutations, recordMutations, registryRecords, stateFromRecords } from './records.js';
+export {
+  type AdmittedAgent,
+  type AgentTombstone,
+  type MaintenanceSchedule,
+  type RegistryOperation,
+  RegistryModel,
+  RegistryState,
+  applyRegistryOperation,
+  emptyRegistry,
+} from './state.js';
