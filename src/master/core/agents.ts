@@ -38,12 +38,20 @@ export function subscribeAgent(
   }
   // An agent restarted without its state comes back with a new id from the same endpoint.
   for (const other of ctx.state.agents.values()) {
-    const sameEndpoint = other.endpoint.ip === subscribe.endpoint.ip && other.endpoint.port === subscribe.endpoint.port;
-    if (sameEndpoint && other.id !== requestedId) {
+    if (sameEndpoint(other.endpoint, subscribe.endpoint) && other.id !== requestedId) {
       removeAgent(ctx, other, 'TASK_GONE', 'REASON_AGENT_RESTARTED', `Agent ${other.id} restarted`);
     }
   }
+  for (const other of [...ctx.state.recoveredAgents.values()]) {
+    if (other.endpoint !== undefined && sameEndpoint(other.endpoint, subscribe.endpoint) && other.id !== requestedId) {
+      ctx.emit({ kind: 'persist', operation: { type: 'REMOVE_AGENT', agent_id: { value: other.id } } });
+      ctx.state.recoveredAgents.delete(other.id);
+    }
+  }
   const existing = requestedId === undefined ? undefined : ctx.state.agents.get(requestedId);
+  // What the registry holds for it: it is only written again when that changes.
+  const admitted = existing ?? (requestedId === undefined ? undefined : ctx.state.recoveredAgents.get(requestedId));
+  const admittedAs = admitted === undefined ? undefined : JSON.stringify([admitted.info, admitted.endpoint]);
   if (existing !== undefined) {
     // Its allocator entry is rebuilt below, so nothing may stay offered from the old one.
     detach(ctx, existing);
@@ -75,6 +83,11 @@ export function subscribeAgent(
     missedPings: 0,
   });
   if (reregistering) agent.reregisteredTimeMs = ctx.clock.realtimeMs();
+  // Admission is stored before the agent hears SUBSCRIBED or anyone sees its resources.
+  const admission = { info: { ...agent.info, id: { value: agent.id } }, endpoint: agent.endpoint };
+  if (admittedAs !== JSON.stringify([admission.info, admission.endpoint])) {
+    ctx.emit({ kind: 'persist', operation: { type: 'ADMIT_AGENT', agent: admission } });
+  }
   ctx.state.agents.set(agent.id, agent);
   ctx.state.agentByConnection.set(connection, agent.id);
   ctx.state.unreachableAgents.delete(agent.id);
@@ -210,6 +223,10 @@ function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports:
   }
 }
 
+function sameEndpoint(a: { ip: string; port: number }, b: { ip: string; port: number }): boolean {
+  return a.ip === b.ip && a.port === b.port;
+}
+
 function roleOf(report: TaskReport, framework: FrameworkRecord): string {
   const fromResources = report.task.resources?.find((r) => r.allocation_info?.role !== undefined)?.allocation_info?.role;
   return fromResources ?? framework.roles[0] ?? '*';
@@ -276,6 +293,7 @@ function rescindOffers(ctx: MasterContext, agent: AgentRecord): void {
 /** Lost agents: partition-aware frameworks keep their tasks as TASK_UNREACHABLE; others get TASK_LOST. */
 export function markUnreachable(ctx: MasterContext, agent: AgentRecord, message: string): void {
   const nowMs = ctx.clock.realtimeMs();
+  ctx.emit({ kind: 'persist', operation: { type: 'MARK_AGENT_UNREACHABLE', agent_id: { value: agent.id }, timestamp: { nanoseconds: nowMs * 1e6 } } });
   for (const [frameworkId, tasks] of [...agent.tasks]) {
     const framework = ctx.state.frameworks.get(frameworkId);
     for (const task of [...tasks.values()]) {
@@ -310,6 +328,7 @@ export function removeAgent(
   reason: TaskStatusReason,
   message: string,
 ): void {
+  ctx.emit({ kind: 'persist', operation: { type: 'REMOVE_AGENT', agent_id: { value: agent.id } } });
   for (const [frameworkId, tasks] of [...agent.tasks]) {
     const framework = ctx.state.frameworks.get(frameworkId);
     for (const task of [...tasks.values()]) endTaskByMaster(ctx, task, stateFor(framework, partitionAwareState), reason, message);

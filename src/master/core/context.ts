@@ -19,8 +19,15 @@ export interface MasterCoreConfig {
   /** --agent_ping_timeout (15 s) and --max_agent_ping_timeouts (5). */
   agentPingTimeoutMs: number;
   maxAgentPingTimeouts: number;
-  /** How long a disconnected agent may take to come back before it is marked unreachable. */
+  /**
+   * --agent_reregister_timeout (Mesos 10mins): how long a disconnected agent, or an agent known
+   * from the registry after a master restart, may take to come back before it is marked unreachable.
+   */
   agentReregisterTimeoutMs: number;
+  /** --registry_gc_interval (15mins), --registry_max_agent_age (2weeks), --registry_max_agent_count (102400). */
+  registryGcIntervalMs: number;
+  registryMaxAgentAgeMs: number;
+  registryMaxAgentCount: number;
   /** --max_completed_frameworks (50) and --max_completed_tasks_per_framework (1000). */
   maxCompletedFrameworks: number;
   maxCompletedTasksPerFramework: number;
@@ -31,7 +38,10 @@ export const DEFAULT_CORE_CONFIG: Omit<MasterCoreConfig, 'masterInfo'> = {
   allocationIntervalMs: 1_000,
   agentPingTimeoutMs: 15_000,
   maxAgentPingTimeouts: 5,
-  agentReregisterTimeoutMs: 75_000,
+  agentReregisterTimeoutMs: 10 * 60_000,
+  registryGcIntervalMs: 15 * 60_000,
+  registryMaxAgentAgeMs: 14 * 24 * 3600_000,
+  registryMaxAgentCount: 102_400,
   maxCompletedFrameworks: 50,
   maxCompletedTasksPerFramework: 1_000,
 };

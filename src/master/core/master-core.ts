@@ -18,6 +18,7 @@ import { frameworkDisconnected, onFailoverTimer, onHeartbeatTimer, subscribeFram
 import type { SubscribeOutcome } from './frameworks.js';
 import { type OperatorReply, handleOperatorCall } from './operator-calls.js';
 import { recoverRegistry } from './quota.js';
+import { RECOVERED_AGENTS_TIMER, REGISTRY_GC_TIMER, armRecoveryTimers, onRecoveredAgentsTimer, onRegistryGcTimer, recoverAgents } from './recovery.js';
 import { rolesJson } from './roles.js';
 import type { RegistryState } from '../registry/state.js';
 import { handleSchedulerCall, isKnownCallType, unknownTypeError } from './scheduler-calls.js';
@@ -59,14 +60,21 @@ export class MasterCore {
     return this.ctx.allocator;
   }
 
-  /** Takes the registry's weights and quota. Call once, before start(). */
+  /**
+   * Takes the registry: weights and quota, admitted agents (as recovered agents that must
+   * re-register), unreachable and gone agents. Call once, before start().
+   */
   recover(registry: RegistryState): void {
-    this.apply(() => recoverRegistry(this.ctx, registry));
+    this.apply(() => {
+      recoverRegistry(this.ctx, registry);
+      recoverAgents(this.ctx, registry);
+    });
   }
 
-  /** Arms the batch allocation timer. Call once when the master starts leading. */
+  /** Arms the allocation, recovery and registry GC timers. Call once when the master starts leading. */
   start(): void {
     this.ctx.setTimer(BATCH_ALLOCATION_TIMER, this.ctx.config.allocationIntervalMs);
+    armRecoveryTimers(this.ctx);
   }
 
   /** SUBSCRIBE on a new scheduler connection: the stream id to answer with, or the 400. */
@@ -134,6 +142,8 @@ export class MasterCore {
     this.apply(() => {
       if (name === BATCH_ALLOCATION_TIMER) return runBatchAllocation(this.ctx);
       if (name === PROMPT_ALLOCATION_TIMER) return runPromptAllocation(this.ctx);
+      if (name === RECOVERED_AGENTS_TIMER) return onRecoveredAgentsTimer(this.ctx);
+      if (name === REGISTRY_GC_TIMER) return onRegistryGcTimer(this.ctx);
       const [kind, id] = splitTimer(name);
       if (kind === 'heartbeat') onHeartbeatTimer(this.ctx, id);
       else if (kind === 'failover') onFailoverTimer(this.ctx, id);

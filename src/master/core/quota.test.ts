@@ -63,7 +63,7 @@ describe('quota', () => {
     expect(reply.body.get_quota.status.infos).toEqual([
       { role: 'eng', guarantee: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 2 } }, { name: 'mem', type: 'SCALAR', scalar: { value: 1024 } }] },
     ]);
-    expect(h.persisted.map((op) => op.type)).toEqual(['UPDATE_QUOTA']);
+    expect(h.persisted.map((op) => op.type)).toEqual(['ADMIT_AGENT', 'UPDATE_QUOTA']);
     // Empty guarantees and limits reset the role to no quota.
     h.operator(updateQuota([quota('eng')]));
     expect((h.operator({ type: 'GET_QUOTA' }) as unknown as typeof reply).body.get_quota.status.configs).toEqual([]);
@@ -79,7 +79,7 @@ describe('quota', () => {
     expect(errorOf(h.operator(updateQuota([quota('eng/web', { cpus: 1 })])))).toContain('set it on "eng", which counts all of its sub-roles');
     expect(errorOf(h.operator(updateQuota([quota('*', { cpus: 1 })])))).toContain('role "*"');
     expect(errorOf(h.operator(updateQuota([quota('a', { cpus: 1 }), quota('a', { cpus: 2 })])))).toContain('twice');
-    expect(h.persisted).toEqual([]);
+    expect(h.persisted.map((op) => op.type)).toEqual(['ADMIT_AGENT']); // the agent's admission only
     expect(h.operator(updateQuota([quota('eng', { cpus: 10 })], true))).toEqual({ status: 200 });
   });
 

@@ -37,7 +37,8 @@ describe('operator reservations', () => {
     const db = h.subscribe({ roles: ['db'], capabilities: RR });
     h.settle();
     expect(db.outstandingOffers().map(offered)).toEqual(['cpus(db):2;mem(db):512']);
-    expect(h.persisted).toEqual([]); // reservations live on agents, not in the registry
+    // Reservations live on agents, not in the registry: only the agent's admission is stored.
+    expect(h.persisted.map((op) => op.type)).toEqual(['ADMIT_AGENT']);
   });
 
   it('answer 409 when tasks use the resources, and 400 naming what is wrong with the request', () => {

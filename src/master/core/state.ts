@@ -47,8 +47,16 @@ export interface AgentRecord {
 
 export interface UnreachableAgent {
   id: string;
+  /** Empty for agents known only from the registry, which keeps ids and times. */
   hostname: string;
   sinceMs: number;
+}
+
+/** An agent admitted before the master (re)started, not re-registered yet (Mesos's "recovered" agents). */
+export interface RecoveredAgent {
+  id: string;
+  info: AgentInfo;
+  endpoint?: { ip: string; port: number };
 }
 
 /** The part of a status the master keeps per task for /state and reconciliation. */
@@ -92,8 +100,8 @@ export class MasterState {
   readonly agents = new Map<string, AgentRecord>();
   readonly unreachableAgents = new Map<string, UnreachableAgent>();
   readonly goneAgents = new Map<string, { id: string; sinceMs: number }>();
-  /** Agents known from before a master restart that have not re-registered yet. */
-  readonly recoveredAgents = new Set<string>();
+  /** Agents known from the registry after a master restart that have not re-registered yet. */
+  readonly recoveredAgents = new Map<string, RecoveredAgent>();
   readonly offers = new Map<string, OfferRecord>();
   readonly frameworkByConnection = new Map<ConnectionId, string>();
   readonly agentByConnection = new Map<ConnectionId, string>();

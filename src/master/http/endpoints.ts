@@ -39,7 +39,11 @@ export function registerMasterEndpoints(app: FastifyInstance, core: () => Master
   json(['/master/slaves', '/slaves'], (query) => {
     const all = (masterStateJson(core(), master())['slaves'] as Array<{ id: string }>) ?? [];
     const wanted = query['slave_id'];
-    return { slaves: all.filter((s) => wanted === undefined || s.id === wanted), recovered_slaves: [] };
+    // Agents known from the registry that have not re-registered since the master started.
+    const recovered = [...core().state.recoveredAgents.values()]
+      .filter((r) => wanted === undefined || r.id === wanted)
+      .map((r) => ({ id: r.id, hostname: r.info.hostname, port: r.info.port ?? r.endpoint?.port, attributes: {}, resources: {} }));
+    return { slaves: all.filter((s) => wanted === undefined || s.id === wanted), recovered_slaves: recovered };
   });
   json(['/master/tasks', '/tasks'], (query) => tasksView(core(), query));
 
