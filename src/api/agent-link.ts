@@ -9,7 +9,7 @@ import { bytes, int } from './decode.js';
 import { Id } from './common.js';
 import { AgentInfo, FrameworkInfo, MasterInfo } from './framework.js';
 import { Resource } from './resource.js';
-import { KillPolicy, TaskInfo, TaskState, TaskStatus } from './task.js';
+import { ExecutorInfo, KillPolicy, TaskInfo, TaskState, TaskStatus } from './task.js';
 
 export const AGENT_LINK_PATH = '/internal/v1/agent';
 
@@ -24,6 +24,14 @@ export const TaskReport = z.object({
 });
 export type TaskReport = z.infer<typeof TaskReport>;
 
+/**
+ * An executor the agent runs that is a process of its own (custom, or the default executor of
+ * task groups), reported when it (re)subscribes so the master can account for its resources.
+ * Command tasks' executors are the agent's own and never reported.
+ */
+export const ExecutorReport = z.object({ framework_id: Id, executor_info: ExecutorInfo });
+export type ExecutorReport = z.infer<typeof ExecutorReport>;
+
 export const AgentSubscribe = z.object({
   agent_info: AgentInfo,
   /** Where the master, frameworks and executors reach this agent's HTTP server. */
@@ -31,6 +39,7 @@ export const AgentSubscribe = z.object({
   version: z.string(),
   tasks: z.array(TaskReport).optional(),
   frameworks: z.array(FrameworkInfo).optional(),
+  executors: z.array(ExecutorReport).optional(),
 });
 export type AgentSubscribe = z.infer<typeof AgentSubscribe>;
 
@@ -46,6 +55,21 @@ export const AgentCall = z.discriminatedUnion('type', [
   z.object({ type: z.literal('SUBSCRIBE'), subscribe: AgentSubscribe }),
   z.object({ type: z.literal('STATUS_UPDATE'), agent_id: Id, status_update: AgentStatusUpdate }),
   z.object({ type: z.literal('PONG'), agent_id: Id }),
+  /** An executor's MESSAGE call, for its framework (best effort, facts 2). */
+  z.object({
+    type: z.literal('EXECUTOR_MESSAGE'),
+    agent_id: Id,
+    executor_message: z.object({ framework_id: Id, executor_id: Id, data: bytes }),
+  }),
+  /**
+   * A custom or default executor's process ended; `status` is its wait status as waitpid(2)
+   * gives it (exit code << 8, or the signal number), which the framework gets in FAILURE.
+   */
+  z.object({
+    type: z.literal('EXECUTOR_EXITED'),
+    agent_id: Id,
+    executor_exited: z.object({ framework_id: Id, executor_id: Id, status: int.optional() }),
+  }),
   z.object({ type: z.literal('UNSUBSCRIBE'), agent_id: Id }),
 ]);
 export type AgentCall = z.infer<typeof AgentCall>;
@@ -59,6 +83,16 @@ export const AgentEvent = z.discriminatedUnion('type', [
     type: z.literal('RUN_TASK'),
     run_task: z.object({ framework_id: Id, framework_info: FrameworkInfo, task: TaskInfo }),
   }),
+  /** The tasks of a task group, to be given to their (DEFAULT) executor at once (facts 8.5). */
+  z.object({
+    type: z.literal('RUN_TASK_GROUP'),
+    run_task_group: z.object({
+      framework_id: Id,
+      framework_info: FrameworkInfo,
+      executor: ExecutorInfo,
+      task_group: z.object({ tasks: z.array(TaskInfo) }),
+    }),
+  }),
   z.object({
     type: z.literal('KILL_TASK'),
     kill_task: z.object({ framework_id: Id, task_id: Id, kill_policy: KillPolicy.optional() }),
@@ -68,6 +102,13 @@ export const AgentEvent = z.discriminatedUnion('type', [
     acknowledge: z.object({ framework_id: Id, task_id: Id, uuid: bytes }),
   }),
   z.object({ type: z.literal('SHUTDOWN_FRAMEWORK'), shutdown_framework: z.object({ framework_id: Id }) }),
+  /** The scheduler's SHUTDOWN call: the executor is asked to stop, and destroyed after its grace period. */
+  z.object({ type: z.literal('SHUTDOWN_EXECUTOR'), shutdown_executor: z.object({ framework_id: Id, executor_id: Id }) }),
+  /** The scheduler's MESSAGE call, for one executor (best effort). */
+  z.object({
+    type: z.literal('FRAMEWORK_MESSAGE'),
+    framework_message: z.object({ framework_id: Id, executor_id: Id, data: bytes }),
+  }),
   z.object({ type: z.literal('PING') }),
   /**
    * The agent's resources as the master now sees them, dynamic reservations included (after a

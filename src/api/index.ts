@@ -5,6 +5,7 @@ export * from './common.js';
 export * from './container.js';
 export * from './decode.js';
 export * from './framework.js';
+export * from './executor.js';
 export * from './operator.js';
 export * from './recordio.js';
 export * from './resource.js';

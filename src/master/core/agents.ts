@@ -8,6 +8,7 @@ import type { AgentSubscribe, FrameworkInfo, TaskReport, TaskState, TaskStatusRe
 import { Resources } from '../../resources/index.js';
 import { removeOffers, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
+import { forgetAgentExecutors, reconcileReportedExecutors, withExecutorResources } from './executors.js';
 import { releaseConnection } from './state.js';
 import type { AgentRecord, ConnectionId, FrameworkRecord, TaskRecord } from './state.js';
 import { addTask, applyTaskState, detachTask, endTaskByMaster, masterStatus, stateFor } from './tasks.js';
@@ -96,9 +97,10 @@ export function subscribeAgent(
 
   for (const info of subscribe.frameworks ?? []) ensureFramework(ctx, info);
   reconcileReportedTasks(ctx, agent, subscribe.tasks ?? []);
+  reconcileReportedExecutors(ctx, agent, subscribe.executors ?? []);
 
   ctx.allocator.removeAgent(agent.id);
-  ctx.allocator.addAgent(agent.id, { hostname: agent.hostname }, total, usedByFramework(agent));
+  ctx.allocator.addAgent(agent.id, { hostname: agent.hostname }, total, withExecutorResources(ctx, agent.id, usedByFramework(agent)));
   ctx.sendToAgent(agent, {
     type: 'SUBSCRIBED',
     subscribed: {
@@ -344,6 +346,7 @@ function dropAgent(ctx: MasterContext, agent: AgentRecord): void {
   ctx.cancelTimer(reregisterTimer(agent.id));
   rescindOffers(ctx, agent);
   ctx.allocator.removeAgent(agent.id);
+  forgetAgentExecutors(ctx, agent.id);
   ctx.state.agents.delete(agent.id);
   for (const framework of ctx.state.frameworks.values()) {
     ctx.sendToFramework(framework, { type: 'FAILURE', failure: { agent_id: { value: agent.id } } });

@@ -62,7 +62,7 @@ function allocateAndOffer(ctx: MasterContext, agentIds: string[] | undefined): v
     agent.offers.add(record.id);
     let list = byFramework.get(framework.id);
     if (list === undefined) byFramework.set(framework.id, (list = []));
-    list.push(offerToWire(record, framework, agent));
+    list.push(offerToWire(ctx, record, framework, agent));
   }
   for (const [frameworkId, offers] of byFramework) {
     const framework = ctx.state.frameworks.get(frameworkId)!;
@@ -71,7 +71,7 @@ function allocateAndOffer(ctx: MasterContext, agentIds: string[] | undefined): v
   }
 }
 
-function offerToWire(offer: OfferRecord, framework: FrameworkRecord, agent: AgentRecord): Offer {
+function offerToWire(ctx: MasterContext, offer: OfferRecord, framework: FrameworkRecord, agent: AgentRecord): Offer {
   // Frameworks without MULTI_ROLE never see allocation_info (facts 1.4); reservations come in
   // the post-refinement format (a `reservations` stack) only to RESERVATION_REFINEMENT ones.
   const multiRole = hasCapability(framework.info, 'MULTI_ROLE');
@@ -89,7 +89,7 @@ function offerToWire(offer: OfferRecord, framework: FrameworkRecord, agent: Agen
     },
     resources: resources.toWire(format),
     attributes: agent.attributes,
-    executor_ids: [],
+    executor_ids: ctx.state.executors.idsOn(agent.id, framework.id).map((value) => ({ value })),
     ...(multiRole ? { allocation_info: { role: offer.role } } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { removeOffers, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
 import { releaseConnection } from './state.js';
 import type { ConnectionId, FrameworkRecord } from './state.js';
+import { forgetFrameworkExecutors } from './executors.js';
 import { endTaskByMaster } from './tasks.js';
 
 export const heartbeatTimer = (frameworkId: string) => `heartbeat:${frameworkId}`;
@@ -212,7 +213,8 @@ export function removeFramework(ctx: MasterContext, framework: FrameworkRecord):
   ctx.cancelTimer(heartbeatTimer(framework.id));
   ctx.cancelTimer(failoverTimer(framework.id));
   removeOffers(ctx, framework.offers, { rescind: false, recover: true });
-  const agentsWithTasks = new Set<string>();
+  // Agents that run its tasks or executors are told to shut it down; the allocator drops what they hold.
+  const agentsWithTasks = forgetFrameworkExecutors(ctx, framework.id);
   for (const task of [...framework.tasks.values()]) {
     agentsWithTasks.add(task.agentId);
     endTaskByMaster(ctx, task, 'TASK_KILLED', 'REASON_FRAMEWORK_REMOVED', `Framework ${framework.id} removed`);

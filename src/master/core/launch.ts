@@ -3,11 +3,13 @@
  * against what the offers hold, and whatever is left goes back with the framework's filter.
  * A task that cannot run is answered TASK_ERROR with the reason; it never reaches an agent.
  */
-import type { OfferOperation, SchedulerCall, TaskInfo, TaskState } from '../../api/index.js';
+import type { ExecutorInfo, OfferOperation, SchedulerCall, TaskInfo, TaskState } from '../../api/index.js';
 import { Resources } from '../../resources/index.js';
 import { removeOffer, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
+import { addExecutor, checkExecutorInfo, normalizedExecutor } from './executors.js';
 import { applyReservationOperation } from './reservations.js';
+import { launchGroup } from './task-groups.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './state.js';
 import { addTask, masterStatus, stateFor } from './tasks.js';
 
@@ -102,10 +104,7 @@ function applyOperation(
     case 'UNRESERVE':
       return applyReservationOperation(ctx, framework, agent, role, remaining, operation);
     case 'LAUNCH_GROUP':
-      for (const task of operation.launch_group?.task_group.tasks ?? []) {
-        dropTask(ctx, framework, task, 'TASK_ERROR', 'REASON_TASK_GROUP_INVALID', 'LAUNCH_GROUP (task groups) is not supported by this agora version yet');
-      }
-      return remaining;
+      return launchGroup(ctx, framework, agent, role, remaining, operation);
     default:
       if (operation.id !== undefined) {
         ctx.sendToFramework(framework, {
@@ -148,9 +147,12 @@ function launchTask(
     dropTask(ctx, framework, task, 'TASK_ERROR', 'REASON_TASK_INVALID', checked);
     return;
   }
-  const resources = checked.allocatedTo(role);
+  const resources = checked.task.allocatedTo(role);
   // The record keeps resources once, as a value; the wire form is rebuilt when it is needed.
-  const { resources: _wire, ...info } = task;
+  const { resources: _wire, ...rest } = task;
+  const executor = checked.executor;
+  const info = executor === undefined ? rest : { ...rest, executor: normalizedExecutor(executor.info, framework.id, executor.resources, role) };
+  if (executor?.isNew === true) addExecutor(ctx, agent, info.executor!, role, executor.resources);
   const record: TaskRecord = {
     info,
     frameworkId: framework.id,
@@ -167,8 +169,15 @@ function launchTask(
     run_task: { framework_id: { value: framework.id }, framework_info: framework.info, task: { ...info, resources: resources.toWire() } },
   });
   ctx.count('master/messages_launch_tasks');
-  budget.remaining = budget.remaining.subtract(resources);
-  budget.available = budget.available.subtract(checked);
+  const used = executor?.isNew === true ? checked.task.add(executor.resources) : checked.task;
+  budget.remaining = budget.remaining.subtract(used.allocatedTo(role));
+  budget.available = budget.available.subtract(used);
+}
+
+/** A task that may launch: its resources and, with a custom executor, the executor's (charged only when new). */
+interface CheckedTask {
+  task: Resources;
+  executor?: { info: ExecutorInfo; resources: Resources; isNew: boolean };
 }
 
 /** Returns the task's resources when it may launch, or the reason it may not. */
@@ -180,20 +189,39 @@ function checkTask(
   task: TaskInfo,
   seen: Set<string>,
   hasOperationId: boolean,
-): Resources | string {
-  const taskId = task.task_id.value;
+): CheckedTask | string {
   if (hasOperationId) return "Offer operation 'id' must not be set for LAUNCH (operation feedback is not available for launches)";
-  if (task.agent_id.value !== agent.id) return `Task uses agent ${task.agent_id.value}, but the offer is for agent ${agent.id}`;
-  if (framework.tasks.has(taskId) || framework.unreachableTasks.has(taskId) || seen.has(taskId)) {
-    return `Task has a duplicate ID: ${taskId}`;
-  }
+  const common = checkTaskFields(ctx, framework, agent, task, seen);
+  if (typeof common === 'string') return common;
   if ((task.command === undefined) === (task.executor === undefined)) {
     return "Task must have exactly one of 'command' or 'executor' set";
   }
-  if (task.executor !== undefined) return 'Custom executors (TaskInfo.executor) are not supported by this agora version yet';
+  if (task.executor !== undefined) return checkCustomExecutor(ctx, framework, agent, available, task.executor, common);
   if ((task.command?.value ?? '') === '' && !(task.command?.shell === false && hasImage(task))) {
     // With shell=false and an image, an empty value leaves the command to the image's Entrypoint/Cmd.
     return "Task's 'command.value' must be set (it may be empty only with 'shell': false and a container image)";
+  }
+  if (!available.contains(common.unallocated())) {
+    return `Task uses more resources ${common.unallocated().toString()} than available ${available.toString()}`;
+  }
+  return { task: common.unallocated() };
+}
+
+/**
+ * What every task is checked for, in a LAUNCH or a LAUNCH_GROUP (Mesos's task::internal::validateTask):
+ * its agent, a unique id, kill policy, max completion time and resources. Returns its resources.
+ */
+export function checkTaskFields(
+  ctx: MasterContext,
+  framework: FrameworkRecord,
+  agent: AgentRecord,
+  task: TaskInfo,
+  seen: ReadonlySet<string>,
+): Resources | string {
+  const taskId = task.task_id.value;
+  if (task.agent_id.value !== agent.id) return `Task uses agent ${task.agent_id.value}, but the offer is for agent ${agent.id}`;
+  if (framework.tasks.has(taskId) || framework.unreachableTasks.has(taskId) || seen.has(taskId)) {
+    return `Task has a duplicate ID: ${taskId}`;
   }
   const grace = task.kill_policy?.grace_period?.nanoseconds;
   if (grace !== undefined && grace < 0) return "Task's 'kill_policy.grace_period' must not be negative";
@@ -204,13 +232,32 @@ function checkTask(
   if (resources.isEmpty()) return 'Task uses no resources; give it at least some cpus or mem';
   const gpus = resources.scalar('gpus');
   if (!Number.isInteger(gpus)) return `Task asks for ${gpus} gpus; gpus must be whole numbers`;
-  if (!available.contains(resources.unallocated())) {
-    return `Task uses more resources ${resources.unallocated().toString()} than available ${available.toString()}`;
-  }
-  return resources.unallocated();
+  return resources;
 }
 
-function dropTask(
+/** A LAUNCH with TaskInfo.executor: a custom executor, new on this agent or already running there. */
+function checkCustomExecutor(
+  ctx: MasterContext,
+  framework: FrameworkRecord,
+  agent: AgentRecord,
+  available: Resources,
+  executor: ExecutorInfo,
+  taskResources: Resources,
+): CheckedTask | string {
+  const info = { ...executor, framework_id: executor.framework_id ?? { value: framework.id } };
+  const resources = checkExecutorInfo(ctx, framework, agent, info);
+  if (typeof resources === 'string') return resources;
+  if (info.type !== undefined && info.type !== 'CUSTOM') return "'ExecutorInfo.type' must be 'CUSTOM' for a LAUNCH; task groups (LAUNCH_GROUP) use 'DEFAULT'";
+  if (info.command === undefined) return "'ExecutorInfo.command' must be set";
+  const isNew = ctx.state.executors.get(agent.id, framework.id, info.executor_id.value) === undefined;
+  const total = isNew ? taskResources.unallocated().add(resources.unallocated()) : taskResources.unallocated();
+  if (!available.contains(total)) {
+    return `Total resources ${total.toString()} required by task and its executor is more than available ${available.toString()}`;
+  }
+  return { task: taskResources.unallocated(), executor: { info, resources: resources.unallocated(), isNew } };
+}
+
+export function dropTask(
   ctx: MasterContext,
   framework: FrameworkRecord,
   task: TaskInfo,
@@ -224,8 +271,7 @@ function dropTask(
   ctx.count(`master/${state.toLowerCase()}/source_master/${reason.toLowerCase()}`);
 }
 
-
-function hasImage(task: TaskInfo): boolean {
+export function hasImage(task: TaskInfo): boolean {
   const container = task.container as { mesos?: { image?: unknown } } | undefined;
   return container?.mesos?.image !== undefined;
 }

@@ -25,6 +25,7 @@ import { handleSchedulerCall, isKnownCallType, unknownTypeError } from './schedu
 import type { CallReply } from './scheduler-calls.js';
 import type { ConnectionId, MasterState } from './state.js';
 import { onAgentStatusUpdate } from './status-updates.js';
+import { executorMessage, onExecutorExited } from './executors.js';
 
 export interface MasterCoreDeps {
   clock: Clock;
@@ -125,6 +126,12 @@ export class MasterCore {
         case 'PONG':
           onPong(agent);
           break;
+        case 'EXECUTOR_MESSAGE':
+          executorMessage(this.ctx, agent, call.executor_message);
+          break;
+        case 'EXECUTOR_EXITED':
+          onExecutorExited(this.ctx, agent, call.executor_exited);
+          break;
         case 'UNSUBSCRIBE':
           removeAgent(this.ctx, agent, 'TASK_GONE', 'REASON_AGENT_REMOVED', `Agent ${agent.id} unregistered`);
           break;
@@ -174,6 +181,7 @@ export class MasterCore {
       for (const tasks of agent.tasks.values()) {
         for (const task of tasks.values()) if (!task.resourcesRecovered) claimed = claimed.add(task.resources.unallocated());
       }
+      for (const executor of state.executors.onAgent(agent.id)) claimed = claimed.add(executor.resources.unallocated());
       assert(agent.total.unallocated().contains(claimed), `agent ${agent.id}: offered+used ${claimed} exceeds total ${agent.total}`);
     }
     for (const offer of state.offers.values()) {

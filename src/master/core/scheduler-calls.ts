@@ -10,7 +10,8 @@ import type { MasterContext } from './context.js';
 import { removeFramework, updateFramework } from './frameworks.js';
 import { acceptOffers, declineOffers } from './launch.js';
 import { reconcileTasks } from './reconciliation.js';
-import { acknowledge, killTask, shutdownExecutor } from './status-updates.js';
+import { frameworkMessage, shutdownExecutor } from './executors.js';
+import { acknowledge, killTask } from './status-updates.js';
 
 /** 202 for queued calls, 200 for UPDATE_FRAMEWORK, or the error to answer. */
 export type CallReply = 200 | 202 | AgoraError;
@@ -89,8 +90,8 @@ export function handleSchedulerCall(ctx: MasterContext, call: SchedulerCall, str
       reconcileTasks(ctx, framework, call.reconcile!);
       return 202;
     case 'MESSAGE':
-      // Command tasks have no executor that reads messages; Mesos's command executor drops them too.
       ctx.count('master/messages_framework_to_executor');
+      frameworkMessage(ctx, framework, call.message!);
       return 202;
     case 'REQUEST':
       // The built-in allocator ignores requests, as Mesos's does.

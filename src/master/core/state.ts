@@ -4,6 +4,7 @@
  */
 import type { AgentInfo, Attribute, FrameworkInfo, QuotaConfig, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
 import type { Resources } from '../../resources/index.js';
+import { ExecutorBook } from './executors.js';
 
 /** An opaque handle the shell gives each open event stream (scheduler or agent). */
 export type ConnectionId = string;
@@ -103,6 +104,8 @@ export class MasterState {
   /** Agents known from the registry after a master restart that have not re-registered yet. */
   readonly recoveredAgents = new Map<string, RecoveredAgent>();
   readonly offers = new Map<string, OfferRecord>();
+  /** Custom and default executors per agent and framework (executors.ts). */
+  readonly executors = new ExecutorBook();
   readonly frameworkByConnection = new Map<ConnectionId, string>();
   readonly agentByConnection = new Map<ConnectionId, string>();
   /** Agents whose resources changed since the last pass; `all` after framework-side changes. */

@@ -84,18 +84,3 @@ export function killTask(ctx: MasterContext, framework: FrameworkRecord, call: N
     },
   });
 }
-
-/** SHUTDOWN of a command task's executor (whose id is the task id) kills that task. */
-export function shutdownExecutor(
-  ctx: MasterContext,
-  framework: FrameworkRecord,
-  call: NonNullable<SchedulerCall['shutdown']>,
-): void {
-  ctx.count('master/messages_shutdown_executor');
-  for (const task of framework.tasks.values()) {
-    const executorId = task.info.executor?.executor_id.value ?? task.info.task_id.value;
-    if (executorId === call.executor_id.value && task.agentId === call.agent_id.value) {
-      killTask(ctx, framework, { task_id: task.info.task_id, agent_id: call.agent_id });
-    }
-  }
-}

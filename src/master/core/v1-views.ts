@@ -100,6 +100,12 @@ export function getTasks(core: MasterCore): Record<string, unknown> {
   return { tasks, unreachable_tasks: unreachable, completed_tasks: completed };
 }
 
+/** master.Response.GetExecutors: the custom and default executors the master tracks. */
+export function getExecutors(core: MasterCore): Record<string, unknown> {
+  const executors = [...core.state.agents.keys()].flatMap((agentId) => core.state.executors.onAgent(agentId));
+  return { executors: executors.map((e) => ({ agent_id: { value: e.agentId }, executor_info: e.info })) };
+}
+
 export function getState(core: MasterCore): Record<string, unknown> {
-  return { get_tasks: getTasks(core), get_executors: { executors: [] }, get_frameworks: getFrameworks(core), get_agents: getAgents(core) };
+  return { get_tasks: getTasks(core), get_executors: getExecutors(core), get_frameworks: getFrameworks(core), get_agents: getAgents(core) };
 }

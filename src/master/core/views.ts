@@ -5,6 +5,7 @@
 import { TASK_STATES, isTerminalState } from '../../api/index.js';
 import type { TaskState } from '../../api/index.js';
 import { Resources, attributesSummary } from '../../resources/index.js';
+import { executorJson } from './executors.js';
 import type { MasterCore } from './master-core.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './state.js';
 
@@ -62,6 +63,7 @@ function offerJson(offer: OfferRecord): Record<string, unknown> {
 function frameworkResources(core: MasterCore, framework: FrameworkRecord): { used: Resources; offered: Resources } {
   let used = Resources.empty();
   for (const task of framework.tasks.values()) if (!task.resourcesRecovered) used = used.add(task.resources);
+  for (const executor of core.state.executors.ofFramework(framework.id)) used = used.add(executor.resources);
   let offered = Resources.empty();
   for (const id of framework.offers) offered = offered.add(core.state.offers.get(id)!.resources);
   return { used, offered };
@@ -95,7 +97,7 @@ export function frameworkJson(core: MasterCore, framework: FrameworkRecord, acti
     unreachable_tasks: [...framework.unreachableTasks.values()].map(taskJson),
     completed_tasks: framework.completedTasks.map(taskJson),
     offers: [...framework.offers].map((id) => offerJson(core.state.offers.get(id)!)),
-    executors: [],
+    executors: active ? core.state.executors.ofFramework(framework.id).map(executorJson) : [],
     labels: info.labels?.labels ?? [],
   };
 }
@@ -105,6 +107,7 @@ export function agentJson(core: MasterCore, agent: AgentRecord): Record<string, 
   for (const tasks of agent.tasks.values()) {
     for (const task of tasks.values()) if (!task.resourcesRecovered) used = used.add(task.resources);
   }
+  for (const executor of core.state.executors.onAgent(agent.id)) used = used.add(executor.resources);
   let offered = Resources.empty();
   for (const id of agent.offers) offered = offered.add(core.state.offers.get(id)!.resources);
   const reserved: Record<string, Record<string, number | string>> = {};
@@ -226,6 +229,7 @@ export function masterMetrics(core: MasterCore, master: MasterDescription, nowMs
     for (const tasks of agent.tasks.values()) {
       for (const task of tasks.values()) if (!task.resourcesRecovered) used = used.add(task.resources.unallocated());
     }
+    for (const executor of state.executors.onAgent(agent.id)) used = used.add(executor.resources.unallocated());
   }
   for (const name of ['cpus', 'mem', 'disk', 'gpus']) {
     const t = total.scalar(name);
