@@ -14,8 +14,12 @@ const ambientGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'process'].
 }));
 const noNodeModules = { group: ['node:*'], message: 'Cores do no I/O: no node:* modules here.' };
 
-/** Forbids imports of the given src/ layers from a layer below them. */
-function layer(files, forbidden, extra = []) {
+/**
+ * Forbids imports of the given src/ layers from a layer below them; `allowed` names files of a
+ * forbidden layer that may be imported all the same (`{ executor: ['checks/index.js'] }`).
+ */
+function layer(files, forbidden, extra = [], allowed = {}) {
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return {
     files,
     rules: {
@@ -24,7 +28,9 @@ function layer(files, forbidden, extra = []) {
         {
           patterns: [
             ...forbidden.map((dir) => ({
-              group: [`**/${dir}/**`],
+              ...(allowed[dir] === undefined
+                ? { group: [`**/${dir}/**`] }
+                : { regex: `(^|/)${escape(dir)}/(?!(${allowed[dir].map(escape).join('|')})$)` }),
               message: `ARCHITECTURE.md: this layer must not import from src/${dir}.`,
             })),
             ...extra,
@@ -34,6 +40,12 @@ function layer(files, forbidden, extra = []) {
     },
   };
 }
+
+// The checks library (src/executor/checks) sits below the agent, which runs health checks for
+// command tasks: the agent's shell imports its entry, the agent's core only its pure entry.
+const checksEntry = { executor: ['checks/index.js'] };
+const checksCoreEntry = { executor: ['checks/core.js'] };
+const checksPure = ['policy', 'results', 'schedule', 'health', 'check', 'driver', 'core'].map((f) => `src/executor/checks/${f}.ts`);
 
 const above = {
   base: ['http', 'io', 'api', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
@@ -64,8 +76,10 @@ export default tseslint.config(
   layer(['src/containerizer/**/*.ts'], above.containerizer),
   layer(['src/master/**/*.ts'], above.master),
   layer(['src/master/core/**/*.ts'], [...above.master, 'http', 'io'], [noNodeModules]),
-  layer(['src/agent/**/*.ts'], above.agent),
-  layer(['src/agent/core/**/*.ts'], [...above.agent, 'http', 'io'], [noNodeModules]),
+  layer(['src/agent/**/*.ts'], above.agent, [], checksEntry),
+  layer(['src/agent/core/**/*.ts'], [...above.agent, 'http', 'io'], [noNodeModules], checksCoreEntry),
+  layer(['src/executor/checks/**/*.ts'], ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'cli', 'main', 'sim']),
+  layer(checksPure, ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'cli', 'main', 'sim'], [noNodeModules]),
   layer(['src/cli/**/*.ts'], above.cli),
   layer(['src/sim/**/*.ts'], above.sim, [
     noNodeModules,
@@ -80,6 +94,7 @@ export default tseslint.config(
       'src/master/core/**/*.ts',
       'src/agent/core/**/*.ts',
       'src/sim/**/*.ts',
+      ...checksPure,
     ],
     ignores: ['**/*.test.ts'],
     rules: {

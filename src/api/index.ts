@@ -1,6 +1,7 @@
 /** Wire messages of every agora API: types, lenient JSON decoding, RecordIO. No logic. */
 export * from './agent-link.js';
 export * from './agent-operator.js';
+export * from './checks.js';
 export * from './common.js';
 export * from './container.js';
 export * from './decode.js';
