@@ -4,6 +4,7 @@
  * A task that cannot run is answered TASK_ERROR with the reason; it never reaches an agent.
  */
 import type { ExecutorInfo, OfferOperation, SchedulerCall, TaskInfo, TaskState } from '../../api/index.js';
+import { invalidTaskChecks } from '../../api/index.js';
 import { Resources } from '../../resources/index.js';
 import { removeOffer, requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
@@ -227,6 +228,8 @@ export function checkTaskFields(
   if (grace !== undefined && grace < 0) return "Task's 'kill_policy.grace_period' must not be negative";
   const maxCompletion = task.max_completion_time?.nanoseconds;
   if (maxCompletion !== undefined && maxCompletion < 0) return "Task's 'max_completion_time' must not be negative";
+  const invalidChecks = invalidTaskChecks(task);
+  if (invalidChecks !== undefined) return invalidChecks;
   const resources = ctx.internResources(task.resources ?? []);
   if ('error' in resources) return `Task's resources are invalid: ${resources.error}`;
   if (resources.isEmpty()) return 'Task uses no resources; give it at least some cpus or mem';
