@@ -48,16 +48,18 @@ const checksCoreEntry = { executor: ['checks/core.js'] };
 const checksPure = ['policy', 'results', 'schedule', 'health', 'check', 'driver', 'core'].map((f) => `src/executor/checks/${f}.ts`);
 
 const above = {
-  base: ['http', 'io', 'api', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
-  api: ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
-  resources: ['http', 'io', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
-  allocator: ['http', 'io', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  base: ['http', 'io', 'etcd', 'api', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  api: ['http', 'io', 'etcd', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  resources: ['http', 'io', 'etcd', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
+  allocator: ['http', 'io', 'etcd', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
   containerizer: ['master', 'agent', 'executor', 'cli', 'main', 'sim'],
   master: ['agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
   agent: ['master', 'allocator', 'executor', 'cli', 'main', 'sim'],
   cli: ['master', 'agent', 'allocator', 'containerizer', 'executor'],
+  // etcd (a shell helper beside http and io, decision 0007): masters, agents and the CLI use it.
+  etcd: ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
   // The simulator drives cores only (master/core, allocator), never shells.
-  sim: ['agent', 'containerizer', 'executor', 'cli', 'main', 'http', 'master/http', 'master/registry'],
+  sim: ['agent', 'containerizer', 'executor', 'cli', 'main', 'http', 'etcd', 'master/http', 'master/registry'],
 };
 
 export default tseslint.config(
@@ -75,12 +77,13 @@ export default tseslint.config(
   layer(['src/allocator/**/*.ts'], above.allocator, [noNodeModules]),
   layer(['src/containerizer/**/*.ts'], above.containerizer),
   layer(['src/master/**/*.ts'], above.master),
-  layer(['src/master/core/**/*.ts'], [...above.master, 'http', 'io'], [noNodeModules]),
+  layer(['src/master/core/**/*.ts'], [...above.master, 'http', 'io', 'etcd'], [noNodeModules]),
   layer(['src/agent/**/*.ts'], above.agent, [], checksEntry),
-  layer(['src/agent/core/**/*.ts'], [...above.agent, 'http', 'io'], [noNodeModules], checksCoreEntry),
+  layer(['src/agent/core/**/*.ts'], [...above.agent, 'http', 'io', 'etcd'], [noNodeModules], checksCoreEntry),
   layer(['src/executor/checks/**/*.ts'], ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'cli', 'main', 'sim']),
   layer(checksPure, ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'cli', 'main', 'sim'], [noNodeModules]),
   layer(['src/cli/**/*.ts'], above.cli),
+  layer(['src/etcd/**/*.ts'], above.etcd),
   layer(['src/sim/**/*.ts'], above.sim, [
     noNodeModules,
     { group: ['**/master/index.js', '**/master/runtime.js'], message: 'The simulator drives master/core, not the shell.' },

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../main/logging.js';
 import { startMaster } from '../main/master.js';
 import { parseLoggingLevel, runDaemon } from './daemon.js';
-import { parseDuration, parsePort } from './flags.js';
+import { parseCount, parseDuration, parsePort } from './flags.js';
 
 export function masterCommand(): Command {
   return new Command('master')
@@ -14,6 +14,36 @@ export function masterCommand(): Command {
     .option('--port <port>', 'port to listen on (0 = any free port)', parsePort('--port'), 5050)
     .option('--hostname <name>', "hostname to advertise (default: this machine's hostname)")
     .option('--work-dir <dir>', 'where the master keeps its registry', join(os.tmpdir(), 'agora', 'master'))
+    .option(
+      '--registry <where>',
+      'file (<work_dir>/registry.json), in_memory (tests), or etcd://HOST:PORT[,HOST:PORT...][/prefix] for HA masters',
+      'file',
+    )
+    .addOption(
+      new Option('--agent-reregister-timeout <duration>', 'how long agents may take to re-register after a master failover or a disconnection')
+        .argParser(parseDuration('--agent_reregister_timeout'))
+        .default(600_000, '10mins'),
+    )
+    .addOption(
+      new Option('--registry-gc-interval <duration>', 'how often unreachable and gone agents are pruned from the registry')
+        .argParser(parseDuration('--registry_gc_interval'))
+        .default(900_000, '15mins'),
+    )
+    .addOption(
+      new Option('--registry-max-agent-age <duration>', 'prune unreachable and gone agents older than this')
+        .argParser(parseDuration('--registry_max_agent_age'))
+        .default(14 * 86_400_000, '2weeks'),
+    )
+    .addOption(
+      new Option('--registry-max-agent-count <n>', 'keep at most this many unreachable (and as many gone) agents')
+        .argParser(parseCount('--registry_max_agent_count', 0))
+        .default(102_400),
+    )
+    .addOption(
+      new Option('--leader-lease-ttl <duration>', 'etcd lease of the leading master: a standby takes over within about this long')
+        .argParser(parseDuration('--leader_lease_ttl'))
+        .default(2_000, '2secs'),
+    )
     .addOption(
       new Option('--allocation-interval <duration>', 'time between allocation cycles')
         .argParser(parseDuration('--allocation_interval'))
@@ -39,16 +69,25 @@ export function masterCommand(): Command {
             ...(opts['hostname'] === undefined ? {} : { hostname: opts['hostname'] as string }),
             workDir: opts['workDir'] as string,
             allocationIntervalMs: opts['allocationInterval'] as number,
+            registry: opts['registry'] as string,
+            agentReregisterTimeoutMs: opts['agentReregisterTimeout'] as number,
+            registryGcIntervalMs: opts['registryGcInterval'] as number,
+            registryMaxAgentAgeMs: opts['registryMaxAgentAge'] as number,
+            registryMaxAgentCount: opts['registryMaxAgentCount'] as number,
+            leaderLeaseTtlSeconds: (opts['leaderLeaseTtl'] as number) / 1000,
             logger,
           }),
         (handle) => {
+          const registry = opts['registry'] as string;
+          const ha = registry.startsWith('etcd://');
           process.stdout.write(
             [
               'agora master is running',
               `  master   ${handle.url}   (state: ${handle.url}/master/state)`,
+              ha ? `  registry ${registry}   (leader election in etcd; standbys redirect to the leader)` : `  registry ${registry}`,
               `  work dir ${opts['workDir'] as string}`,
               `  logs     ${logDir === undefined ? 'stderr' : join(logDir, 'master.log')}`,
-              `try: npx agora agent --master ${handle.url.replace(/^https?:\/\//, '')} --work_dir /tmp/agora/agent`,
+              `try: npx agora agent --master ${ha ? registry : handle.url.replace(/^https?:\/\//, '')} --work_dir /tmp/agora/agent`,
               '',
             ].join('\n'),
           );

@@ -1,22 +1,32 @@
 /**
  * Composition root of a master: the HTTP server, the core with a real clock and random ids,
- * the allocator, and the runtime that joins them. `agora master` and `agora local` call this.
+ * the allocator, the runtime that joins them, and the registry they recover from. With
+ * `--registry etcd://...` the master campaigns for leadership and serves only while it leads
+ * (a term); otherwise it leads from the start. `agora master` and `agora local` call this.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
-import { AgoraError, Prng } from '../base/index.js';
+import { AgoraError, Prng, formatDuration } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 import { AGORA_VERSION } from '../api/index.js';
 import type { MasterInfo } from '../api/index.js';
 import { Allocator } from '../allocator/index.js';
+import { EtcdClient, type EtcdLocation, parseEtcdUrl } from '../etcd/index.js';
 import { createHttpServer } from '../http/index.js';
 import {
   DEFAULT_CORE_CONFIG,
   FileRegistry,
+  HaMaster,
+  InMemoryRegistry,
   MasterCore,
   MasterRuntime,
+  type MasterRole,
+  type Registry,
+  type RegistryState,
+  type Term,
   registerAgentLink,
+  registerLeaderGate,
   registerMasterEndpoints,
   registerOperatorApi,
   registerRoleEndpoints,
@@ -32,6 +42,16 @@ export interface MasterConfig {
   workDir: string;
   allocationIntervalMs: number;
   logger: Logger;
+  /** `--registry`: "file" (default, <work_dir>/registry.json), "in_memory", or "etcd://HOST:PORT[,...][/prefix]" for HA. */
+  registry?: string;
+  /** --agent_reregister_timeout (10mins). */
+  agentReregisterTimeoutMs?: number;
+  /** --registry_gc_interval (15mins), --registry_max_agent_age (2weeks), --registry_max_agent_count (102400). */
+  registryGcIntervalMs?: number;
+  registryMaxAgentAgeMs?: number;
+  registryMaxAgentCount?: number;
+  /** --leader_lease_ttl: the etcd lease of a leading master (2secs); it leads until the lease is lost. */
+  leaderLeaseTtlSeconds?: number;
   /** Overrides for tests: HEARTBEAT period and agent ping timeout. */
   heartbeatIntervalMs?: number;
   agentPingTimeoutMs?: number;
@@ -39,6 +59,8 @@ export interface MasterConfig {
 
 export interface MasterHandle {
   url: string;
+  /** Leading, recovering, or standing by (and for whom). */
+  role(): MasterRole;
   stop(): Promise<void>;
 }
 
@@ -47,26 +69,57 @@ export const realClock: Clock = {
   realtimeMs: () => Date.now(),
 };
 
+export const DEFAULT_LEADER_LEASE_TTL_SECONDS = 2;
+
+type RegistryChoice = { kind: 'file' } | { kind: 'in_memory' } | { kind: 'etcd'; location: EtcdLocation };
+
+/** `--registry`'s value, or the flag's error. */
+export function parseRegistryFlag(text: string): RegistryChoice {
+  const value = text.trim();
+  if (value === 'file' || value === 'replicated_log') return { kind: 'file' };
+  if (value === 'in_memory') return { kind: 'in_memory' };
+  if (/^etcd:\/\//i.test(value)) {
+    const location = parseEtcdUrl(value);
+    if ('error' in location) throw new AgoraError('AGORA_ERR_VALIDATION', `--registry: ${location.error}`);
+    return { kind: 'etcd', location };
+  }
+  const hint = /^zk:\/\//i.test(value) ? '; agora keeps HA state in etcd, not ZooKeeper' : '';
+  throw new AgoraError(
+    'AGORA_ERR_VALIDATION',
+    `--registry: "${text}" is not file, in_memory or etcd://HOST:PORT[,HOST:PORT...]${hint}; e.g. --registry etcd://127.0.0.1:2379`,
+  );
+}
+
 export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
   if (!(config.allocationIntervalMs > 0)) {
     throw new AgoraError('AGORA_ERR_VALIDATION', '--allocation_interval must be a positive duration, such as "1secs"');
   }
+  for (const [flag, value] of [
+    ['--agent_reregister_timeout', config.agentReregisterTimeoutMs],
+    ['--registry_gc_interval', config.registryGcIntervalMs],
+    ['--registry_max_agent_age', config.registryMaxAgentAgeMs],
+  ] as const) {
+    if (value !== undefined && !(value > 0)) throw new AgoraError('AGORA_ERR_VALIDATION', `${flag} must be a positive duration, got ${value} ms`);
+  }
+  const ttl = config.leaderLeaseTtlSeconds ?? DEFAULT_LEADER_LEASE_TTL_SECONDS;
+  if (!Number.isInteger(ttl) || ttl < 1) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `--leader_lease_ttl must be a whole number of seconds >= 1 (etcd's minimum), got ${ttl}`);
+  }
+  const registryChoice = parseRegistryFlag(config.registry ?? 'file');
   const log = config.logger;
-  // The registry is read before anything is served: a master must not answer with what it forgot.
-  const registry = new FileRegistry(config.workDir);
-  const recovered = await registry.load();
-  log.info({ registry: registry.path, weights: recovered.weights.length, quotaConfigs: recovered.quota_configs.length }, 'registry recovered');
   const app = createHttpServer({ logger: log });
-  // Routes are registered before listening, but the core needs the bound port: they reach it here.
-  const started: { runtime?: MasterRuntime; description?: MasterDescription } = {};
+  // Routes are registered before listening; the term (core and runtime) serving them comes later.
+  const current: { runtime?: MasterRuntime; description?: MasterDescription } = {};
+  let role: () => MasterRole = () => ({ kind: 'recovering' });
   const ready = () => {
-    if (started.runtime === undefined) throw new AgoraError('AGORA_ERR_UNAVAILABLE', 'Master has not finished starting');
-    return started.runtime;
+    if (current.runtime === undefined) throw new AgoraError('AGORA_ERR_UNAVAILABLE', 'Master has not finished recovery');
+    return current.runtime;
   };
+  registerLeaderGate(app, () => role());
   registerSchedulerApi(app, ready);
   registerAgentLink(app, ready);
-  registerMasterEndpoints(app, () => ready().core, () => started.description!);
-  registerOperatorApi(app, ready, () => started.description!);
+  registerMasterEndpoints(app, () => ready().core, () => current.description!);
+  registerOperatorApi(app, ready, () => current.description!);
   registerRoleEndpoints(app, ready);
 
   try {
@@ -79,9 +132,9 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const hostname = config.hostname ?? osHostname();
-  const id = randomUUID();
   const startTimeMs = Date.now();
-  const masterInfo: MasterInfo = {
+  const url = `http://${config.ip}:${port}`;
+  const masterInfo = (id: string): MasterInfo => ({
     id,
     ip: ipv4ToUint32(config.ip),
     port,
@@ -90,59 +143,135 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
     version: AGORA_VERSION,
     address: { hostname, ip: config.ip, port },
     capabilities: [{ type: 'AGENT_UPDATE' }],
-  };
-  const description: MasterDescription = {
-    id,
-    hostname,
+  });
+  const flags: Record<string, string> = {
     ip: config.ip,
-    port,
-    version: AGORA_VERSION,
-    startTimeMs,
-    electedTimeMs: startTimeMs,
-    buildDate: new Date(startTimeMs).toISOString(),
-    flags: {
-      ip: config.ip,
-      port: String(port),
-      hostname,
-      work_dir: config.workDir,
-      allocation_interval: `${config.allocationIntervalMs}ms`,
-      agent_ping_timeout: `${config.agentPingTimeoutMs ?? DEFAULT_CORE_CONFIG.agentPingTimeoutMs}ms`,
-      max_agent_ping_timeouts: String(DEFAULT_CORE_CONFIG.maxAgentPingTimeouts),
-    },
+    port: String(port),
+    hostname,
+    work_dir: config.workDir,
+    registry: config.registry ?? 'file',
+    allocation_interval: `${config.allocationIntervalMs}ms`,
+    agent_ping_timeout: `${config.agentPingTimeoutMs ?? DEFAULT_CORE_CONFIG.agentPingTimeoutMs}ms`,
+    max_agent_ping_timeouts: String(DEFAULT_CORE_CONFIG.maxAgentPingTimeouts),
+    agent_reregister_timeout: formatDuration(config.agentReregisterTimeoutMs ?? DEFAULT_CORE_CONFIG.agentReregisterTimeoutMs),
+    registry_gc_interval: formatDuration(config.registryGcIntervalMs ?? DEFAULT_CORE_CONFIG.registryGcIntervalMs),
+    registry_max_agent_age: formatDuration(config.registryMaxAgentAgeMs ?? DEFAULT_CORE_CONFIG.registryMaxAgentAgeMs),
+    registry_max_agent_count: String(config.registryMaxAgentCount ?? DEFAULT_CORE_CONFIG.registryMaxAgentCount),
+    ...(registryChoice.kind === 'etcd' ? { leader_lease_ttl: `${ttl}secs` } : {}),
   };
-  const allocator = new Allocator({ clock: realClock, prng: new Prng(Number.parseInt(id.slice(0, 8), 16)) });
-  const core = new MasterCore({
-    clock: realClock,
-    ids: { uuid: () => randomUUID() },
-    allocator,
-    config: {
-      ...DEFAULT_CORE_CONFIG,
-      masterInfo,
-      allocationIntervalMs: config.allocationIntervalMs,
-      ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: config.heartbeatIntervalMs }),
-      ...(config.agentPingTimeoutMs === undefined ? {} : { agentPingTimeoutMs: config.agentPingTimeoutMs }),
-    },
-  });
-  core.recover(recovered);
-  const runtime = new MasterRuntime(core, log, registry, () => {
-    // As Mesos: a master that cannot write its registry stops rather than serve a state it may lose.
-    process.exitCode = 1;
-    setImmediate(() => process.kill(process.pid, 'SIGTERM'));
-  });
-  started.description = description;
-  started.runtime = runtime;
-  runtime.start();
-  const url = `http://${config.ip}:${port}`;
-  log.info({ url, id }, 'master started');
 
+  /** A term: a core and runtime from the recovered registry, serving until stopped. */
+  const lead = (registry: Registry, recovered: RegistryState, info: MasterInfo, onFatal: (err: Error) => void): Term => {
+    const electedTimeMs = Date.now();
+    const allocator = new Allocator({ clock: realClock, prng: new Prng(Number.parseInt(info.id.slice(0, 8), 16)) });
+    const core = new MasterCore({
+      clock: realClock,
+      ids: { uuid: () => randomUUID() },
+      allocator,
+      config: {
+        ...DEFAULT_CORE_CONFIG,
+        masterInfo: info,
+        allocationIntervalMs: config.allocationIntervalMs,
+        ...definedOnly({
+          heartbeatIntervalMs: config.heartbeatIntervalMs,
+          agentPingTimeoutMs: config.agentPingTimeoutMs,
+          agentReregisterTimeoutMs: config.agentReregisterTimeoutMs,
+          registryGcIntervalMs: config.registryGcIntervalMs,
+          registryMaxAgentAgeMs: config.registryMaxAgentAgeMs,
+          registryMaxAgentCount: config.registryMaxAgentCount,
+        }),
+      },
+    });
+    core.recover(recovered);
+    const runtime = new MasterRuntime(core, log, registry, onFatal);
+    current.description = {
+      id: info.id,
+      hostname,
+      ip: config.ip,
+      port,
+      version: AGORA_VERSION,
+      startTimeMs,
+      electedTimeMs,
+      buildDate: new Date(startTimeMs).toISOString(),
+      flags,
+    };
+    current.runtime = runtime;
+    runtime.start();
+    log.info(
+      {
+        url,
+        id: info.id,
+        agents: recovered.agents.length,
+        unreachable: recovered.unreachable.length,
+        gone: recovered.gone.length,
+        weights: recovered.weights.length,
+        quotaConfigs: recovered.quota_configs.length,
+      },
+      'registry recovered; leading',
+    );
+    return {
+      stop() {
+        runtime.stop();
+        if (current.runtime === runtime) current.runtime = undefined;
+      },
+    };
+  };
+
+  if (registryChoice.kind === 'etcd') {
+    const kv = new EtcdClient(registryChoice.location);
+    const ha = new HaMaster({
+      kv,
+      prefix: registryChoice.location.prefix,
+      leaseTtlSeconds: ttl,
+      log,
+      masterInfo: () => masterInfo(randomUUID()),
+      lead,
+    });
+    role = () => ha.role();
+    ha.start();
+    log.info({ url, etcd: kv.description, prefix: registryChoice.location.prefix }, 'master started; campaigning for leadership in etcd');
+    return {
+      url,
+      role,
+      async stop() {
+        await ha.stop();
+        await app.close();
+        await kv.close();
+        log.info('master stopped');
+      },
+    };
+  }
+
+  // One master: it leads from the start, once its registry is read (503 until then).
+  const registry = registryChoice.kind === 'file' ? new FileRegistry(config.workDir) : new InMemoryRegistry();
+  let term: Term;
+  try {
+    const recovered = await registry.load();
+    term = lead(registry, recovered, masterInfo(randomUUID()), () => {
+      // As Mesos: a master that cannot write its registry stops rather than serve a state it may lose.
+      process.exitCode = 1;
+      setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+    });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  role = () => ({ kind: 'leading' });
+  log.info({ url, registry: registry instanceof FileRegistry ? registry.path : 'in_memory' }, 'master started');
   return {
     url,
+    role,
     async stop() {
-      runtime.stop();
+      term.stop();
       await app.close();
       log.info('master stopped');
     },
   };
+}
+
+/** The entries whose value is defined (exactOptionalPropertyTypes forbids explicit undefined). */
+function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
 }
 
 function ipv4ToUint32(ip: string): number {

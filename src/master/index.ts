@@ -8,4 +8,6 @@ export { registerAgentLink } from './http/agent-link.js';
 export { registerMasterEndpoints } from './http/endpoints.js';
 export { registerOperatorApi } from './http/operator.js';
 export { registerRoleEndpoints } from './http/roles.js';
-export { FileRegistry, InMemoryRegistry, type Registry } from './registry/index.js';
+export { FileRegistry, InMemoryRegistry, type Registry, type RegistryState } from './registry/index.js';
+export { registerLeaderGate } from './http/leader-gate.js';
+export { HaMaster, type MasterRole, type Term } from './leader/index.js';

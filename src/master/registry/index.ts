@@ -37,6 +37,7 @@ export class InMemoryRegistry implements Registry {
   }
 }
 
+export { EtcdRegistry, LeadershipLostError, MAX_MUTATIONS_PER_TXN } from './etcd.js';
 export { FileRegistry, REGISTRY_FILE } from './file.js';
 export { DEFAULT_REGISTRY_GC_POLICY, type RegistryGcPolicy, agentsToPrune } from './gc.js';
 export { type RecordMutation, applyMutations, recordMutations, registryRecords, stateFromRecords } from './records.js';
