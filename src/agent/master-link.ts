@@ -1,9 +1,12 @@
 /**
  * The agent's end of the internal agent link (src/api/agent-link.ts): subscribe and hold the
  * master's event stream, post calls with its Mesos-Stream-Id, reconnect with backoff when it breaks.
+ * The master is found by a detector: a fixed `host:port` (a standby there answers 307 to the
+ * leader), or the leader key in etcd, followed as the leader changes.
  */
 import type { Logger } from 'pino';
 import { AGENT_LINK_PATH, AgentEvent, type AgentCall, type AgentSubscribe, type TaskState, type TaskStatus } from '../api/index.js';
+import { type MasterDetector, createMasterDetector } from '../etcd/index.js';
 import { type EventStreamClient, openEventStream, request } from '../http/index.js';
 import type { StatusForwarder } from './runtime.js';
 
@@ -15,9 +18,13 @@ const MAX_MISSED_PINGS = 5;
 const CALL_TIMEOUT_MS = 10_000;
 /** Stopping must not hang on a master that does not answer. */
 const UNSUBSCRIBE_TIMEOUT_MS = 2_000;
+/** How long one attempt waits for etcd to name a leader before it backs off and tries again. */
+const LEADER_WAIT_MS = 30_000;
+/** A new leader is subscribed to after a random delay up to this, so a cluster's agents do not all come at once. */
+const NEW_LEADER_JITTER_MS = 250;
 
 export interface MasterLinkDeps {
-  /** "http://host:port" of the master. */
+  /** "http://host:port" of the master, or "etcd://host:port[,...][/prefix]" to follow the leader. */
   masterUrl: string;
   logger: Logger;
   /** Builds the SUBSCRIBE payload afresh for every attempt: it reports the tasks running now. */
@@ -39,14 +46,17 @@ export class MasterLink implements StatusForwarder {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private watchdogMs = 0;
-  /** Where the next SUBSCRIBE goes: the configured master, or the leader a standby pointed to. */
-  private target: string;
+  /** Where the next SUBSCRIBE goes when a standby pointed to the leader; else the detector says. */
+  private target: string | undefined;
   /** The master the current stream is from: calls go where the stream came from. */
-  private connectedUrl: string;
+  private connectedUrl: string | undefined;
+  private readonly detector: MasterDetector;
 
   constructor(private readonly deps: MasterLinkDeps) {
-    this.target = deps.masterUrl;
-    this.connectedUrl = deps.masterUrl;
+    this.detector = createMasterDetector(deps.masterUrl, (err) =>
+      deps.logger.warn({ error: err.message }, 'cannot read the leading master from etcd; retrying'),
+    );
+    this.detector.onChange((url) => this.onNewLeader(url));
   }
 
   get isSubscribed(): boolean {
@@ -77,13 +87,37 @@ export class MasterLink implements StatusForwarder {
     }
     this.subscribed = false;
     this.stream?.close();
+    await this.detector.close();
+  }
+
+  /** etcd names a new leader: leave the old one (if its stream still looks open) and subscribe there soon. */
+  private onNewLeader(url: string | undefined): void {
+    if (this.stopped || url === undefined || url === this.connectedUrl) return;
+    this.deps.logger.info({ leader: url }, 'a new leading master was elected');
+    if (this.stream !== undefined) {
+      this.stream.close(); // onStreamEnded schedules the reconnect.
+      return;
+    }
+    if (this.reconnectTimer === undefined) return; // An attempt is under way; it asks the detector.
+    clearTimeout(this.reconnectTimer);
+    this.failures = 0;
+    const delayMs = Math.floor((this.deps.random ?? Math.random)() * NEW_LEADER_JITTER_MS);
+    this.reconnectTimer = setTimeout(() => void this.connect(), delayMs);
   }
 
   private async connect(): Promise<void> {
+    this.reconnectTimer = undefined;
     if (this.stopped) return;
-    const base = this.target;
+    let base: string;
+    try {
+      base = this.target ?? (await this.detector.leader(LEADER_WAIT_MS));
+    } catch (err) {
+      this.deps.logger.warn({ master: this.detector.description, error: (err as Error).message }, 'no leading master known');
+      return this.scheduleReconnect();
+    }
+    if (this.stopped) return;
     const url = `${base}${AGENT_LINK_PATH}`;
-    this.target = this.deps.masterUrl;
+    this.target = undefined;
     let client: EventStreamClient & { errorText?: string };
     try {
       client = await openEventStream(url, { type: 'SUBSCRIBE', subscribe: this.deps.subscription() } satisfies AgentCall);
@@ -134,6 +168,7 @@ export class MasterLink implements StatusForwarder {
     this.subscribed = false;
     this.stream = undefined;
     this.streamId = undefined;
+    this.connectedUrl = undefined;
     clearTimeout(this.watchdog);
     if (this.stopped) return;
     this.deps.logger.warn('disconnected from the master');
@@ -167,7 +202,7 @@ export class MasterLink implements StatusForwarder {
   }
 
   private async call(call: AgentCall, timeoutMs = CALL_TIMEOUT_MS): Promise<void> {
-    if (this.streamId === undefined) return;
+    if (this.streamId === undefined || this.connectedUrl === undefined) return;
     try {
       const response = await request(`${this.connectedUrl}${AGENT_LINK_PATH}`, JSON.stringify(call), {
         headers: { 'Mesos-Stream-Id': this.streamId },

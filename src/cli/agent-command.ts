@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../main/logging.js';
 import { startAgent } from '../main/agent.js';
 import { parseLoggingLevel, runDaemon } from './daemon.js';
-import { parseDuration, parseHostPort, parsePort } from './flags.js';
+import { parseDuration, parseMasterFlag, parsePort } from './flags.js';
 import { addImageOptions, imageOptionsFrom } from './image-flags.js';
 import { addIsolationOptions, isolationOptionsFrom } from './isolation-flags.js';
 import { addNetworkOptions, networkOptionsFrom } from './network-flags.js';
@@ -13,7 +13,7 @@ import { addNetworkOptions, networkOptionsFrom } from './network-flags.js';
 export function agentCommand(): Command {
   const command = new Command('agent')
     .description("Run an agent: it offers this machine's resources to a master and runs tasks (like mesos-agent).")
-    .requiredOption('--master <host:port>', 'the master to register with', parseHostPort('--master'))
+    .requiredOption('--master <host:port>', 'the master to register with, or etcd://HOST:PORT[,...] to follow the leader', parseMasterFlag('--master'))
     .option('--ip <ip>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', parsePort('--port'), 5051)
     .option('--hostname <name>', "hostname to advertise (default: this machine's hostname)")
@@ -64,7 +64,7 @@ export function agentCommand(): Command {
             [
               'agora agent is running',
               `  agent    ${handle.url}   (state: ${handle.url}/state)`,
-              `  master   http://${opts['master'] as string}`,
+              `  master   ${(opts['master'] as string).startsWith('etcd://') ? '' : 'http://'}${opts['master'] as string}`,
               `  work dir ${opts['workDir'] as string}`,
               `  isolation ${handle.isolation.reason}`,
               `  logs     ${logDir === undefined ? 'stderr' : join(logDir, 'agent.log')}`,

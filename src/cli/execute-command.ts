@@ -19,7 +19,7 @@ import { AgoraError, formatDuration } from '../base/index.js';
 import {
   parseBool,
   parseDuration,
-  parseHostPort,
+  parseMasterFlag,
   parseNonEmpty,
   readJsonFlag,
 } from './flags.js';
@@ -60,7 +60,7 @@ const SHORT_REFUSE_SECONDS = 1;
 export function executeCommand(): Command {
   return new Command('execute')
     .description('Run one task on the cluster and exit with its exit status (like mesos-execute).')
-    .requiredOption('--master <host:port>', 'the master to subscribe to', parseHostPort('--master'))
+    .requiredOption('--master <host:port>', 'the master to subscribe to, or etcd://HOST:PORT[,...] to find the leader', parseMasterFlag('--master'))
     .option('--name <name>', 'task and framework name', parseNonEmpty('--name'), 'agora-execute')
     .option('--command <command>', 'command to run (with /bin/sh -c unless --shell=false)')
     .addOption(

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Help, InvalidArgumentError, Option } from 'commander';
 import { AgoraError, parseDurationMs } from '../base/index.js';
+import { isEtcdUrl, parseEtcdUrl } from '../etcd/index.js';
 
 /**
  * Rewrites argv (without node and script) so commander sees one spelling: Mesos's underscores
@@ -130,6 +131,20 @@ export function parseHostPort(flag: string): (text: string) => string {
       throw new InvalidArgumentError(`${flag}: "${text}" is not HOST:PORT; write e.g. 127.0.0.1:5050`);
     }
     return hostPort;
+  };
+}
+
+/**
+ * `--master`: HOST:PORT of a master (a standby there redirects to the leader), or
+ * etcd://HOST:PORT[,HOST:PORT...][/prefix] to find the leading master in etcd.
+ */
+export function parseMasterFlag(flag: string): (text: string) => string {
+  const hostPort = parseHostPort(flag);
+  return (text) => {
+    if (!isEtcdUrl(text)) return hostPort(text);
+    const location = parseEtcdUrl(text);
+    if ('error' in location) throw new InvalidArgumentError(`${flag}: ${location.error}`);
+    return text.trim();
   };
 }
 

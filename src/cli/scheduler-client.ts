@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../api/index.js';
 import { AgoraError } from '../base/index.js';
+import { createMasterDetector, isEtcdUrl } from '../etcd/index.js';
 import { type HttpResponse, type EventStreamClient, openEventStream, request } from '../http/index.js';
 
 export const SCHEDULER_PATH = '/api/v1/scheduler';
@@ -20,7 +21,7 @@ export interface Disconnected {
 }
 
 export interface SubscribeOptions {
-  /** Master as `host:port` or `http://host:port`. */
+  /** Master as `host:port` or `http://host:port` (a standby's 307 is followed), or `etcd://...` (the leader is looked up). */
   master: string;
   frameworkInfo: FrameworkInfo;
   /** Extra `subscribe` fields (suppressed_roles, offer_constraints). */
@@ -51,6 +52,31 @@ export class SchedulerCallError extends Error {
 export function masterBaseUrl(master: string): string {
   const trimmed = master.trim().replace(/\/+$/, '');
   return /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`;
+}
+
+/** Redirects followed from standby to leader before giving up. */
+const MAX_REDIRECTS = 3;
+
+/**
+ * The base URL to talk to for `master`: as given for `host:port`, or the leader named in etcd for
+ * `etcd://...` (waiting up to `timeoutMs` for one). Rejects with AGORA_ERR_UNAVAILABLE.
+ */
+export async function leaderUrl(master: string, timeoutMs: number): Promise<string> {
+  if (!isEtcdUrl(master)) return masterBaseUrl(master);
+  const detector = createMasterDetector(master);
+  try {
+    return await detector.leader(timeoutMs);
+  } catch (err) {
+    throw new AgoraError('AGORA_ERR_UNAVAILABLE', (err as Error).message);
+  } finally {
+    await detector.close();
+  }
+}
+
+/** `//host:port/path` or `http://host:port/path` (a 307's Location) -> `http://host:port`. */
+function redirectBase(location: string): string | undefined {
+  const match = /^(?:https?:)?\/\/([^/?#]+)/.exec(location);
+  return match === null ? undefined : `http://${match[1]}`;
 }
 
 /**
@@ -115,21 +141,30 @@ export class SchedulerClient implements AsyncIterable<SchedulerEvent> {
       subscribe: { framework_info: options.frameworkInfo, ...options.subscribe },
     };
     if (options.frameworkInfo.id !== undefined) call['framework_id'] = options.frameworkInfo.id;
-    const url = masterBaseUrl(options.master) + SCHEDULER_PATH;
+    const timeoutMs = options.subscribeTimeoutMs ?? 30_000;
+    let base = await leaderUrl(options.master, timeoutMs);
     let stream: EventStreamClient & { errorText?: string };
-    try {
-      stream = await openEventStream(url, call);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new AgoraError(
-        'AGORA_ERR_UNAVAILABLE',
-        `cannot reach the master at ${options.master} (${code ?? (err as Error).message}); is it running?`,
-      );
+    for (let redirects = 0; ; redirects++) {
+      try {
+        stream = await openEventStream(base + SCHEDULER_PATH, call);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new AgoraError(
+          'AGORA_ERR_UNAVAILABLE',
+          `cannot reach the master at ${base.replace(/^http:\/\//, '')} (${code ?? (err as Error).message}); is it running?`,
+        );
+      }
+      const next = stream.status === 307 ? redirectBase(String(stream.headers.location ?? '')) : undefined;
+      if (next === undefined || redirects >= MAX_REDIRECTS) break;
+      base = next; // A standby pointed to the leader.
+    }
+    if (stream.status === 503) {
+      // No leader yet, or the leader is still recovering: worth another try.
+      throw new AgoraError('AGORA_ERR_UNAVAILABLE', `the master at ${base.replace(/^http:\/\//, '')} cannot serve yet: ${stream.errorText?.trim() ?? ''}`);
     }
     if (stream.status !== 200) throw new SchedulerCallError('SUBSCRIBE', stream.status, stream.errorText ?? '');
     const streamId = headerValue(stream.headers['mesos-stream-id']);
     const iterator = stream.events[Symbol.asyncIterator]();
-    const timeoutMs = options.subscribeTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const first = await Promise.race([
       iterator.next(),
@@ -159,7 +194,7 @@ export class SchedulerClient implements AsyncIterable<SchedulerEvent> {
     }
     const intervalS = event.subscribed.heartbeat_interval_seconds || 15;
     const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? (options.missedHeartbeats ?? 5) * intervalS * 1000;
-    const client = new SchedulerClient(options.master, stream, streamId, event.subscribed, heartbeatTimeoutMs);
+    const client = new SchedulerClient(base, stream, streamId, event.subscribed, heartbeatTimeoutMs);
     client.deliver(event);
     if (options.onEvent !== undefined) client.on(options.onEvent);
     void client.pump(iterator);

@@ -8,6 +8,7 @@ import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AgoraError, formatDuration } from '../base/index.js';
+import { isEtcdUrl, parseEtcdUrl } from '../etcd/index.js';
 import { Agent, agentAttributes, agentResources, machineFacts, REGISTRATION_BACKOFF_FACTOR_MS } from '../agent/index.js';
 import {
   agentIsRoot,
@@ -28,7 +29,7 @@ import {
 export type { ImageOptions };
 
 export interface AgentConfig {
-  /** "host:port" of the master. */
+  /** "host:port" of the master, or "etcd://host:port[,...]" to follow the leading master. */
   master: string;
   /** Mesos --work_dir. */
   workDir: string;
@@ -212,11 +213,22 @@ async function isolationFor(
   }
 }
 
-/** "host:port" (or "http://host:port") to the master's base URL; ZooKeeper and files are refused. */
+/**
+ * "host:port" (or "http://host:port") to the master's base URL; "etcd://..." as it is (the link
+ * follows the leader there). ZooKeeper and files are refused.
+ */
 function masterUrlOf(master: string): string {
   const text = master.trim();
+  if (isEtcdUrl(text)) {
+    const location = parseEtcdUrl(text);
+    if ('error' in location) throw new AgoraError('AGORA_ERR_VALIDATION', `--master: ${location.error}`);
+    return text;
+  }
   if (/^(zk|file):\/\//.test(text)) {
-    throw new AgoraError('AGORA_ERR_VALIDATION', `--master: "${master}" is not supported; give the master as host:port, e.g. 127.0.0.1:5050`);
+    throw new AgoraError(
+      'AGORA_ERR_VALIDATION',
+      `--master: "${master}" is not supported; give the master as host:port, e.g. 127.0.0.1:5050, or etcd://HOST:PORT for HA masters`,
+    );
   }
   const hostPort = text.replace(/^https?:\/\//, '').replace(/\/+$/, '');
   if (!/^(\[[0-9a-fA-F:]+\]|[^\s:/]+):\d{1,5}$/.test(hostPort)) {
