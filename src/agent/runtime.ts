@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { TaskState, TaskStatus } from '../api/index.js';
 import type { Clock } from '../base/index.js';
 import { type Container, type Containerizer, describeExit, LaunchError } from '../containerizer/index.js';
+import { AgentCheckRunner } from './checks.js';
 import { checkpointPid, removeRunCheckpoint } from './checkpoint/pids.js';
 import { type AgentCore, type AgentEffect, type AgentInput, type AgentTimer, type ContainerLaunch, timerKey } from './core/index.js';
 
@@ -28,12 +29,19 @@ export class AgentRuntime {
   /** One promise per container, settled once its process is gone and the core knows it. */
   private readonly lifecycles = new Set<Promise<void>>();
   private forwarder: StatusForwarder | undefined;
+  /** Probes of command tasks' health checks and checks. */
+  private readonly checks: AgentCheckRunner;
 
   constructor(
     readonly core: AgentCore,
     private readonly deps: { clock: Clock; containerizer: Containerizer; logger: Logger },
   ) {
     deps.containerizer.onLimitation((containerId, limitation) => this.dispatch({ kind: 'containerLimitation', containerId, limitation }));
+    this.checks = new AgentCheckRunner({
+      pidOf: (containerId) => this.containers.get(containerId)?.pid,
+      dispatch: (input) => this.dispatch(input),
+      logger: deps.logger,
+    });
   }
 
   /** Where STATUS_UPDATE calls go (the master link); set once the link exists. */
@@ -85,6 +93,12 @@ export class AgentRuntime {
       case 'cancelTimer':
         this.cancelTimer(timerKey(effect.timer));
         break;
+      case 'runCheck':
+        this.checks.run(effect);
+        break;
+      case 'abortCheck':
+        this.checks.abort(effect);
+        break;
       case 'log':
         this.deps.logger[effect.level](effect.message);
         break;
@@ -121,6 +135,7 @@ export class AgentRuntime {
       await checkpointPid(launch.metaDirectory, container.pid).catch((err: Error) => log.warn({ error: err.message }, 'cannot checkpoint the pid'));
       const exit = await container.wait();
       this.containers.delete(containerId);
+      this.checks.abortContainer(containerId);
       await removeRunCheckpoint(launch.metaDirectory).catch(() => undefined);
       log.info({ exit }, 'container exited');
       const { code, signal, limitation } = exit;

@@ -7,6 +7,7 @@ import { assert, assertNever, type Clock, type IdSource, uuidToBase64 } from '..
 import { type KillCause, namesNetwork, planCommandTask, terminalStatusFor } from './command-executor.js';
 import type { AgentEffect, AgentInput, ContainerExit, ContainerLimitation } from './effects.js';
 import { AgentBooks } from './books.js';
+import { CommandTaskChecks, taskCheckers } from './checks.js';
 import { gracePeriodMs, requestKill, startKill } from './kill.js';
 import { executorRunPath, metaRunPath } from './paths.js';
 import { type AgentCounters, type ExecutorEntry, type FrameworkEntry, newCounters } from './state.js';
@@ -32,6 +33,14 @@ export class AgentCore {
   readonly books = new AgentBooks();
   readonly counters: AgentCounters = newCounters();
   private readonly updates: StatusUpdateManager;
+  /** Health checks and checks of command tasks (checks.ts). */
+  private readonly checks = new CommandTaskChecks({
+    nowMs: () => this.deps.clock.monotonicMs(),
+    effect: (effect) => this.effects.push(effect),
+    sendStatus: (executor, fields) => this.sendStatus(executor, fields),
+    killUnhealthy: (executor) => this.killUnhealthy(executor),
+    log: (level, message) => this.log(level, message),
+  });
   private effects: AgentEffect[] = [];
   private agentIdValue: string | undefined;
   private masterHostnameValue: string | undefined;
@@ -102,6 +111,11 @@ export class AgentCore {
       case 'timerFired':
         this.onTimerFired(input);
         break;
+      case 'checkResult': {
+        const executor = this.books.executorOfContainer(input.containerId);
+        if (executor !== undefined) this.checks.probeFinished(executor, input.checker, input.attempt, input.result);
+        break;
+      }
       default:
         assertNever(input, 'agent input');
     }
@@ -180,6 +194,7 @@ export class AgentCore {
     }
     // Its CNI addresses come with containerLaunched; until then it reports none, not the agent's.
     if (namesNetwork(task.container)) executor.networkInfos = [];
+    executor.checkers = taskCheckers(task);
     executor.phase = 'launching';
     this.sendStatus(executor, { state: 'TASK_STARTING', source: 'SOURCE_EXECUTOR' });
     this.effects.push({ kind: 'launchContainer', launch: plan });
@@ -254,6 +269,7 @@ export class AgentCore {
       return;
     }
     this.sendStatus(executor, { state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR' });
+    this.checks.start(executor);
     const max = executor.task.info.max_completion_time;
     if (max !== undefined) {
       const atMs = this.deps.clock.monotonicMs() + max.nanoseconds / 1e6;
@@ -299,6 +315,7 @@ export class AgentCore {
     if (executor === undefined || executor.phase === 'exited') return;
     assert(executor.phase === 'running', `container ${containerId} exited while ${executor.phase}`);
     executor.phase = 'exited';
+    this.checks.stop(executor);
     this.effects.push({ kind: 'cancelTimer', timer: { kind: 'killEscalation', containerId } });
     this.effects.push({ kind: 'cancelTimer', timer: { kind: 'maxCompletion', containerId } });
     const max = executor.task.info.max_completion_time;
@@ -313,6 +330,7 @@ export class AgentCore {
     if (timer.kind === 'statusUpdateRetry') return this.emitUpdates(this.updates.retry(timer));
     const executor = this.books.executorOfContainer(timer.containerId);
     if (executor === undefined || executor.phase !== 'running') return;
+    if (timer.kind === 'healthCheck' || timer.kind === 'check') return this.checks.timerFired(executor, timer.kind);
     if (timer.kind === 'killEscalation') {
       this.effects.push({ kind: 'signalContainer', containerId: timer.containerId, signal: 'SIGKILL' });
     } else {
@@ -321,7 +339,17 @@ export class AgentCore {
   }
 
   private killContainer(executor: ExecutorEntry, cause: KillCause, graceMs: number): void {
+    this.checks.stop(executor);
     this.effects.push(...requestKill(executor, cause, graceMs, this.deps.clock.monotonicMs()));
+  }
+
+  /** A task unhealthy `consecutive_failures` times in a row is killed, with TASK_KILLING where the framework wants it. */
+  private killUnhealthy(executor: ExecutorEntry): void {
+    const framework = this.frameworks.get(executor.frameworkId);
+    if (executor.kill === undefined && framework !== undefined && hasCapability(framework.info, 'TASK_KILLING_STATE')) {
+      this.sendStatus(executor, { state: 'TASK_KILLING', source: 'SOURCE_EXECUTOR' });
+    }
+    this.killContainer(executor, 'healthCheck', gracePeriodMs(executor.task.info.kill_policy));
   }
 
   /**

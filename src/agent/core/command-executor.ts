@@ -3,6 +3,7 @@
  * which terminal state its exit means. Pure; the agent core applies these, the shell runs them.
  */
 import type { FrameworkInfo, TaskInfo, TaskState, TaskStatusReason } from '../../api/index.js';
+import { invalidTaskChecks } from '../../api/index.js';
 import { Resources } from '../../resources/index.js';
 import type { ContainerExit, ContainerLaunch, ContainerLimitation, ContainerResources } from './effects.js';
 
@@ -41,6 +42,8 @@ export function planCommandTask(task: TaskInfo, ctx: LaunchContext): ContainerLa
   // With shell=false an image's Entrypoint/Cmd may stand in for the value (facts 8.2 docker/runtime).
   const imageCommand = command.shell === false && hasImage(task.container);
   if (value === '' && !imageCommand) return { error: 'CommandInfo.value is missing: it is the shell command, or the executable with shell=false' };
+  const invalidChecks = invalidTaskChecks(task);
+  if (invalidChecks !== undefined) return { error: invalidChecks };
   const secret = (command.environment?.variables ?? []).find((v) => v.type === 'SECRET');
   if (secret !== undefined) return { error: `Environment variable '${secret.name}' is a SECRET, which this agent cannot resolve yet` };
 
@@ -134,7 +137,7 @@ export function namesNetwork(container: unknown): boolean {
 }
 
 /** Why the agent is killing a container; it decides the terminal state. */
-export type KillCause = 'killTask' | 'maxCompletion' | 'shutdown' | 'limitation';
+export type KillCause = 'killTask' | 'maxCompletion' | 'shutdown' | 'limitation' | 'healthCheck';
 
 /** The terminal update for a command task whose process ended (Mesos's command executor). */
 export function terminalStatusFor(
@@ -142,7 +145,7 @@ export function terminalStatusFor(
   killCause: KillCause | undefined,
   maxCompletionMs: number | undefined,
   limitation?: ContainerLimitation,
-): { state: TaskState; message: string; reason?: TaskStatusReason; limitation?: ContainerLimitation } {
+): { state: TaskState; message: string; reason?: TaskStatusReason; limitation?: ContainerLimitation; healthy?: boolean } {
   const message = `Command ${exit.description}`;
   // A limit that struck first decides, unless the framework had already asked for the kill.
   const limit = limitation ?? exit.limitation;
@@ -156,6 +159,8 @@ export function terminalStatusFor(
       message: `Task reached its max completion time of ${formatSecs(maxCompletionMs ?? 0)}; ${message}`,
     };
   }
+  // As Mesos's command executor: a task killed for failing its health check ends unhealthy.
+  if (killCause === 'healthCheck') return { state: 'TASK_KILLED', message: `Task killed after failing its health check; ${message}`, healthy: false };
   // A task that was asked to die is KILLED however it ended: the framework asked for exactly that.
   if (killCause !== undefined) return { state: 'TASK_KILLED', message };
   if (exit.code === 0) return { state: 'TASK_FINISHED', message };

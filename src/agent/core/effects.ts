@@ -3,6 +3,8 @@
  * events, container exits and timers into inputs, and carries out the effects in order.
  */
 import type { FrameworkInfo, KillPolicy, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
+import type { Probe, ProbeResult } from '../../executor/checks/core.js';
+import type { CheckerKind } from './checks.js';
 import type { StatusRetryTimer } from './status-update-manager.js';
 
 export type AgentTimer =
@@ -10,7 +12,9 @@ export type AgentTimer =
   /** The kill grace period of a container is over: SIGKILL it. */
   | { kind: 'killEscalation'; containerId: string }
   /** The task's max_completion_time is reached: kill it and fail it. */
-  | { kind: 'maxCompletion'; containerId: string };
+  | { kind: 'maxCompletion'; containerId: string }
+  /** A command task's health check or check is due: its next probe, or its probe's timeout. */
+  | { kind: CheckerKind; containerId: string };
 
 /** A stable key for a timer, so the shell can keep one real timer per key. */
 export function timerKey(timer: AgentTimer): string {
@@ -60,7 +64,9 @@ export type AgentInput =
   | { kind: 'containerLimitation'; containerId: string; limitation: ContainerLimitation }
   | { kind: 'containerLaunchFailed'; containerId: string; message: string }
   | { kind: 'containerExited'; containerId: string; exit: ContainerExit }
-  | { kind: 'timerFired'; timer: AgentTimer };
+  | { kind: 'timerFired'; timer: AgentTimer }
+  /** A probe that a `runCheck` effect started has answered. */
+  | { kind: 'checkResult'; containerId: string; checker: CheckerKind; attempt: number; result: ProbeResult };
 
 /** What the containerizer is asked to start: everything already resolved by the core. */
 export interface ContainerLaunch {
@@ -87,5 +93,9 @@ export type AgentEffect =
   | { kind: 'forwardStatus'; frameworkId: string; status: TaskStatus; latestState: TaskState }
   | { kind: 'startTimer'; timer: AgentTimer; atMs: number }
   | { kind: 'cancelTimer'; timer: AgentTimer }
+  /** Probe a command task (in its namespaces, as its user); answer with a `checkResult` input. */
+  | { kind: 'runCheck'; containerId: string; checker: CheckerKind; attempt: number; probe: Probe }
+  /** Stop that probe (it timed out, or the task is being killed); its result is not wanted. */
+  | { kind: 'abortCheck'; containerId: string; checker: CheckerKind; attempt: number }
   /** Something an operator may want to know about, such as an ignored event. */
   | { kind: 'log'; level: 'info' | 'warn'; message: string };

@@ -3,6 +3,7 @@
  * completed. Plain data owned by the agent core; the HTTP shell reads it, never writes it.
  */
 import type { FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
+import type { TaskCheckers } from './checks.js';
 import type { KillCause } from './command-executor.js';
 import type { ContainerLimitation } from './effects.js';
 
@@ -48,6 +49,8 @@ export interface ExecutorEntry {
   networkInfos?: Record<string, unknown>[];
   /** The limit that made the agent kill the container; it decides the task's terminal update. */
   limitation?: ContainerLimitation;
+  /** The task's health check and check, run by the agent (checks.ts). */
+  checkers?: TaskCheckers;
 }
 
 export interface FrameworkEntry {

@@ -2,7 +2,8 @@
  * Task status updates as the agent writes them: every field Mesos fills (facts 5.1), a fresh
  * uuid each, and the per-state counters of /metrics/snapshot. Pure.
  */
-import type { TaskState, TaskStatus, TaskStatusReason, TaskStatusSource } from '../../api/index.js';
+import type { CheckStatusInfo, TaskState, TaskStatus, TaskStatusReason, TaskStatusSource } from '../../api/index.js';
+import { initialCheckStatus } from './checks.js';
 import type { ContainerLimitation } from './effects.js';
 import type { AgentCounters, ExecutorEntry } from './state.js';
 
@@ -13,6 +14,10 @@ export interface StatusFields {
   message?: string;
   /** The limit a container exceeded, reported as TaskStatus.limitation. */
   limitation?: ContainerLimitation;
+  /** The task's health (TASK_RUNNING health updates; false on the end of a task killed for it). */
+  healthy?: boolean;
+  /** The task's check result; absent: the empty status of its check, if it has one. */
+  checkStatus?: CheckStatusInfo;
 }
 
 export interface StatusContext {
@@ -26,6 +31,7 @@ export interface StatusContext {
 
 /** A new update for `taskId`; with an executor it names the executor and the container. */
 export function newTaskStatus(taskId: string, executor: ExecutorEntry | undefined, fields: StatusFields, ctx: StatusContext): TaskStatus {
+  const checkStatus = fields.checkStatus ?? initialCheckStatus(executor);
   return {
     task_id: { value: taskId },
     state: fields.state,
@@ -33,6 +39,8 @@ export function newTaskStatus(taskId: string, executor: ExecutorEntry | undefine
     ...(fields.reason === undefined ? {} : { reason: fields.reason }),
     ...(fields.message === undefined ? {} : { message: fields.message }),
     ...(fields.limitation === undefined ? {} : { limitation: limitationJson(fields.limitation) }),
+    ...(fields.healthy === undefined ? {} : { healthy: fields.healthy }),
+    ...(checkStatus === undefined ? {} : { check_status: checkStatus }),
     ...(ctx.agentId === undefined ? {} : { agent_id: { value: ctx.agentId } }),
     ...(executor === undefined
       ? {}

@@ -196,7 +196,7 @@ describe.skipIf(!asRoot)("probes inside a task's namespaces (root)", () => {
     const script = `mount -t tmpfs tmpfs ${dir} && touch ${dir}/inside && echo ready && exec setpriv --reuid=65534 --regid=65534 --clear-groups sleep 60`;
     const task = await startTask('unshare', ['--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', '/bin/sh', '-c', script]);
     // `unshare --fork` waits for its child, the task's process (sh, then setpriv, then sleep).
-    const taskPid = Number(execFileSync('pgrep', ['-P', String(task.pid)], { encoding: 'utf8' }).trim());
+    const taskPid = Number(readFileSync(`/proc/${task.pid}/task/${task.pid}/children`, 'utf8').trim());
     await new Promise((r) => setTimeout(r, 200));
     expect(await probe({ pid: taskPid }, command(`test -f ${dir}/inside`))).toMatchObject({ type: 'COMMAND', exitCode: 0 });
     expect(await probe({ pid: taskPid }, command('test "$(id -u)" = 65534'))).toMatchObject({ exitCode: 0 });
