@@ -2,7 +2,7 @@
  * The allocatable minimum (--min_allocatable_resources): resources below it are not offered.
  * Alternatives are OR-ed ("|"), quantities within one alternative AND-ed (";").
  */
-import type { Quantities } from './sorter.js';
+import { type Milli, type Quantities, type ScalarSlots, milliAt } from './scalars.js';
 
 /** e.g. [{cpus: 0.01}, {mem: 32}]: at least 0.01 cpus, or at least 32 MB of mem. */
 export type MinAllocatable = readonly Readonly<Record<string, number>>[];
@@ -43,6 +43,31 @@ export function meetsMinimum(quantities: Quantities, rules: MinAllocatableMilli)
     let met = true;
     for (const [name, milli] of alternative) {
       if ((quantities.get(name) ?? 0) < milli) {
+        met = false;
+        break;
+      }
+    }
+    if (met) return true;
+  }
+  return false;
+}
+
+/** The rules with names as slots, for the cycle's vectors. */
+export type MinAllocatableBySlot = readonly (readonly (readonly [slot: number, milli: number])[])[];
+
+export function toSlotRules(rules: MinAllocatableMilli, slots: ScalarSlots): MinAllocatableBySlot {
+  return rules.map((alternative) => alternative.map(([name, milli]) => [slots.slotOf(name), milli] as const));
+}
+
+/** meetsMinimum over a vector by slot (ScalarSlots.of an offer). */
+export function meetsMinimumMilli(quantities: Milli, rules: MinAllocatableBySlot): boolean {
+  if (rules.length === 0) return true;
+  for (let a = 0; a < rules.length; a++) {
+    const alternative = rules[a]!;
+    let met = true;
+    for (let i = 0; i < alternative.length; i++) {
+      const rule = alternative[i]!;
+      if (milliAt(quantities, rule[0]) < rule[1]) {
         met = false;
         break;
       }

@@ -4,10 +4,11 @@
  */
 import { BugIndicatingError, type Clock, type Prng, assert } from '../base/index.js';
 import { Resources } from '../resources/index.js';
-import { DEFAULT_MIN_ALLOCATABLE, type MinAllocatable, type MinAllocatableMilli, toMilliRules } from './allocatable.js';
+import { DEFAULT_MIN_ALLOCATABLE, type MinAllocatable, toMilliRules, toSlotRules } from './allocatable.js';
 import { MAX_REFUSE_SECONDS, RefuseFilters } from './filters.js';
 import { type CycleDeps, allocateAgents } from './hierarchical.js';
 import { QuotaBook, type QuotaSpec } from './quota.js';
+import { ScalarSlots } from './scalars.js';
 import { Shares, addQuantities } from './shares.js';
 import { assertSameQuantities, checkAllocatorInvariants } from './invariants.js';
 import { type AgentState, type Allocation, type FrameworkState, withAllocationRoles } from './state.js';
@@ -36,12 +37,13 @@ export interface FrameworkOptions {
 export class Allocator {
   private readonly clock: Clock;
   private readonly prng: Prng | undefined;
-  private readonly minRules: MinAllocatableMilli;
+  /** One slot per scalar name, shared by every vector of quantities the allocator keeps. */
+  private readonly slots = new ScalarSlots();
   private readonly frameworks = new Map<string, FrameworkState>();
   private readonly agents = new Map<string, AgentState>();
   private readonly weights = new Map<string, number>();
   private readonly shares: Shares;
-  private readonly quota = new QuotaBook();
+  private readonly quota = new QuotaBook(this.slots);
   private readonly filters = new RefuseFilters();
   private readonly cycle: CycleDeps;
   /** Something changed that any agent could now be offered for (a framework event). */
@@ -51,14 +53,15 @@ export class Allocator {
   constructor(options: AllocatorOptions) {
     this.clock = options.clock;
     this.prng = options.prng;
-    this.minRules = toMilliRules(options.minAllocatable ?? DEFAULT_MIN_ALLOCATABLE);
-    this.shares = new Shares(new Set(options.fairSharingExcludedResourceNames ?? []), (role) => this.weights.get(role) ?? 1);
+    const excluded = new Set(options.fairSharingExcludedResourceNames ?? []);
+    this.shares = new Shares(excluded, (role) => this.weights.get(role) ?? 1, this.slots);
     this.cycle = {
       shares: this.shares,
       quota: this.quota,
       filters: this.filters,
       frameworks: this.frameworks,
-      minRules: this.minRules,
+      minRules: toSlotRules(toMilliRules(options.minAllocatable ?? DEFAULT_MIN_ALLOCATABLE), this.slots),
+      slots: this.slots,
       book: (agent, frameworkId, role, resources) => this.book(agent, frameworkId, role, resources),
     };
   }
@@ -231,7 +234,7 @@ export class Allocator {
       const fw = this.frameworks.get(frameworkId);
       if (fw !== undefined) this.track(fw, held);
     }
-    this.shares.addToTotal(total.scalarQuantitiesMilli(), 1);
+    this.shares.addToTotal(this.slots.of(total), 1);
     this.dirtyAgents.add(agentId);
   }
 
@@ -245,7 +248,7 @@ export class Allocator {
       if (fw !== undefined) this.untrack(fw, held);
     }
     this.quota.chargeAgent(agent.total, -1);
-    this.shares.addToTotal(agent.total.scalarQuantitiesMilli(), -1);
+    this.shares.addToTotal(this.slots.of(agent.total), -1);
     this.filters.removeAgent(agentId);
     this.dirtyAgents.delete(agentId);
     this.agents.delete(agentId);
@@ -370,7 +373,7 @@ export class Allocator {
     const allocated = resources.allocatedTo(role);
     const held = agent.allocated.get(frameworkId);
     agent.allocated.set(frameworkId, held === undefined ? allocated : held.add(allocated));
-    this.shares.allocated(frameworkId, role, resources.scalarQuantitiesMilli());
+    this.shares.allocated(frameworkId, role, this.slots.of(resources));
     this.quota.chargeAllocation(role, resources, 1);
     return { frameworkId, agentId: agent.id, role, resources: allocated };
   }
@@ -493,13 +496,13 @@ export class Allocator {
     for (const [role, part] of resources.allocations()) {
       if (!(role !== undefined)) throw new BugIndicatingError(`track: resources of ${fw.id} carry no allocation role`);
       this.syncClient(fw, role);
-      this.shares.allocated(fw.id, role, part.scalarQuantitiesMilli());
+      this.shares.allocated(fw.id, role, this.slots.of(part));
     }
   }
 
   private untrack(fw: FrameworkState, resources: Resources): void {
     for (const [role, part] of resources.allocations()) {
-      this.shares.unallocated(fw.id, role!, part.scalarQuantitiesMilli());
+      this.shares.unallocated(fw.id, role!, this.slots.of(part));
       if (!fw.roles.has(role!)) this.shares.dropIfIdle(fw.id, role!);
     }
   }

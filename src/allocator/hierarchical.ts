@@ -4,9 +4,10 @@
  * guarantees; stage 2 serves every role, holding back the headroom those guarantees still need.
  */
 import type { Resources } from '../resources/index.js';
-import { type MinAllocatableMilli, meetsMinimum } from './allocatable.js';
+import { type MinAllocatableBySlot, meetsMinimumMilli } from './allocatable.js';
 import { type RefuseFilters, isFiltered } from './filters.js';
 import type { QuotaBook } from './quota.js';
+import type { ScalarSlots } from './scalars.js';
 import type { Shares } from './shares.js';
 import type { AgentState, Allocation, FrameworkState } from './state.js';
 
@@ -15,7 +16,8 @@ export interface CycleDeps {
   readonly quota: QuotaBook;
   readonly filters: RefuseFilters;
   readonly frameworks: ReadonlyMap<string, FrameworkState>;
-  readonly minRules: MinAllocatableMilli;
+  readonly minRules: MinAllocatableBySlot;
+  readonly slots: ScalarSlots;
   /** Records that `resources` (unallocated form, part of the agent's available) go to the framework in `role`. */
   book(agent: AgentState, frameworkId: string, role: string, resources: Resources): Allocation;
 }
@@ -44,13 +46,13 @@ function allocateAgent(deps: CycleDeps, agent: AgentState, stage: Stage, nowMs: 
     if (agent.available.isEmpty()) return;
     // Cheap and allocation-free: once the unreserved part is taken, most roles have nothing here.
     if (!agent.available.usableBy(role)) continue;
-    const offer = stage === 'guarantees' ? guaranteedOffer(deps.quota, agent, role) : fairOffer(deps.quota, agent, role);
-    if (offer === undefined || !meetsMinimum(offer.scalarQuantitiesMilli(), deps.minRules)) continue;
+    const offer = stage === 'guarantees' ? guaranteedOffer(deps, agent, role) : fairOffer(deps, agent, role);
+    if (offer === undefined || !meetsMinimumMilli(deps.slots.of(offer), deps.minRules)) continue;
     for (const frameworkId of deps.shares.frameworkOrder(role)) {
       let resources = offer;
       if (offer.hasRefinedReservations() && !deps.frameworks.get(frameworkId)!.reservationRefinement) {
         resources = offer.withoutRefinedReservations();
-        if (resources.isEmpty() || !meetsMinimum(resources.scalarQuantitiesMilli(), deps.minRules)) continue;
+        if (resources.isEmpty() || !meetsMinimumMilli(deps.slots.of(resources), deps.minRules)) continue;
       }
       if (filters !== undefined && isFiltered(filters, frameworkId, role, resources, nowMs)) continue;
       out.push(deps.book(agent, frameworkId, role, resources));
@@ -65,26 +67,27 @@ function allocateAgent(deps: CycleDeps, agent: AgentState, stage: Stage, nowMs: 
  * headroom for other guarantees allow, plus reservations and non-scalars. Nothing when the
  * agent has nothing toward the guarantee (reservations alone wait for stage 2).
  */
-function guaranteedOffer(quota: QuotaBook, agent: AgentState, role: string): Resources | undefined {
+function guaranteedOffer({ quota, slots }: CycleDeps, agent: AgentState, role: string): Resources | undefined {
   if (!quota.isShort(role)) return undefined;
-  const unsatisfied = quota.unsatisfied(role);
   const available = agent.available.allocatableTo(role);
   if (available.isEmpty()) return undefined;
   const scalars = available.quotaScalars();
-  const guaranteed = scalars.shrinkQuotaScalars(unsatisfied, 'drop');
+  // Names the role is not short of get nothing here (a cap of 0, and 0 past the caps' end).
+  const guaranteed = scalars.shrinkQuotaScalarsBySlot(quota.unsatisfied(role), slots.slotOf, 0);
   if (guaranteed.isEmpty()) return undefined;
   if (guaranteed === scalars) return available;
-  const beyond = scalars.subtract(guaranteed).shrinkQuotaScalars(quota.caps(role, true, guaranteed.scalarQuantitiesMilli()), 'keep');
+  const caps = quota.caps(role, true, slots.of(guaranteed));
+  const beyond = scalars.subtract(guaranteed).shrinkQuotaScalarsBySlot(caps, slots.slotOf, Infinity);
   return available.withoutQuotaScalars().add(guaranteed).add(beyond);
 }
 
 /** Stage 2: everything the role may use here, with unreserved scalars cut to its limits and the headroom. */
-function fairOffer(quota: QuotaBook, agent: AgentState, role: string): Resources | undefined {
+function fairOffer({ quota, slots }: CycleDeps, agent: AgentState, role: string): Resources | undefined {
   const available = agent.available.allocatableTo(role);
   if (available.isEmpty()) return undefined;
   if (!quota.constrains(role)) return available;
   const scalars = available.quotaScalars();
-  const cut = scalars.shrinkQuotaScalars(quota.caps(role, quota.hasUnsatisfiedGuarantees()), 'keep');
+  const cut = scalars.shrinkQuotaScalarsBySlot(quota.caps(role, quota.hasUnsatisfiedGuarantees()), slots.slotOf, Infinity);
   if (cut === scalars) return available;
   const offer = available.withoutQuotaScalars().add(cut);
   return offer.isEmpty() ? undefined : offer;

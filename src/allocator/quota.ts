@@ -5,7 +5,7 @@
  */
 import { assert } from '../base/index.js';
 import { DEFAULT_ROLE, type Resources } from '../resources/index.js';
-import type { Quantities } from './sorter.js';
+import { type Milli, type Quantities, ScalarSlots, addMilli, grown, isZero, milliAt, negativeSlot } from './scalars.js';
 
 /** Natural units (cpus, MB), as operators write them: {cpus: 4, mem: 4096}. */
 export interface QuotaSpec {
@@ -14,8 +14,15 @@ export interface QuotaSpec {
 }
 
 interface Quota {
-  readonly guarantees: ReadonlyMap<string, number>;
-  readonly limits: ReadonlyMap<string, number>;
+  /** As set, in thousandths by name: what views show. */
+  readonly guaranteesByName: ReadonlyMap<string, number>;
+  readonly limitsByName: ReadonlyMap<string, number>;
+  /** By slot: 0 where nothing is guaranteed (a guarantee of 0 is none). */
+  readonly guarantees: Milli;
+  /** By slot: Infinity where there is no limit (slots past the end have none either). */
+  readonly limits: Milli;
+  readonly hasGuarantees: boolean;
+  readonly hasLimits: boolean;
 }
 
 const topLevelRoles = new Map<string, string>();
@@ -42,39 +49,53 @@ function toMilliMap(record: Readonly<Record<string, number>> | undefined): Map<s
   return out;
 }
 
-function add(into: Map<string, number>, quantities: Quantities, sign: number): void {
-  for (const [name, milli] of quantities) {
-    const sum = (into.get(name) ?? 0) + sign * milli;
-    if (sum === 0) into.delete(name);
-    else into.set(name, sum);
-  }
-}
-
 export class QuotaBook {
   private readonly quotas = new Map<string, Quota>();
   /** Per top-level role: reservations in its subtree plus its subtree's unreserved allocation. */
-  private readonly consumed = new Map<string, Map<string, number>>();
+  private readonly consumed = new Map<string, Milli>();
   /** Sum over roles of (guarantee - consumed), where positive: what must stay free for them. */
-  private readonly required = new Map<string, number>();
+  private required: Milli;
+  /** Slots of `required` above 0: stage 1 has work while there are any. */
+  private requiredSlots = 0;
   /** Unreserved, non-revocable scalars not allocated, over all agents. */
-  private readonly free = new Map<string, number>();
+  private free: Milli;
+  // Scratch vectors handed out by unsatisfied() and caps(): valid until the next call of each.
+  private unsatisfiedScratch: Milli;
+  private capsScratch: Milli;
+
+  constructor(private readonly slots: ScalarSlots = new ScalarSlots()) {
+    this.required = slots.zeros();
+    this.free = slots.zeros();
+    this.unsatisfiedScratch = slots.zeros();
+    this.capsScratch = slots.zeros();
+  }
 
   /** Sets (or, with empty guarantees and limits, resets) the quota of a top-level role. */
   set(role: string, spec: QuotaSpec): void {
     assert(role !== DEFAULT_ROLE && !role.includes('/'), `quota: only top-level roles have quota, not "${role}"`);
-    this.adjustRequired(role, () => {
-      const guarantees = toMilliMap(spec.guarantees);
-      const limits = toMilliMap(spec.limits);
-      if (guarantees.size === 0 && limits.size === 0) this.quotas.delete(role);
-      else this.quotas.set(role, { guarantees, limits });
-    });
+    const guaranteesByName = toMilliMap(spec.guarantees);
+    const limitsByName = toMilliMap(spec.limits);
+    const before = this.quotas.has(role) ? this.unsatisfied(role).slice() : undefined;
+    if (guaranteesByName.size === 0 && limitsByName.size === 0) {
+      this.quotas.delete(role);
+    } else {
+      for (const name of [...guaranteesByName.keys(), ...limitsByName.keys()]) this.slots.slotOf(name);
+      const guarantees = this.slots.zeros();
+      const limits = this.slots.zeros().fill(Infinity);
+      for (const [name, milli] of guaranteesByName) guarantees[this.slots.slotOf(name)] = milli;
+      for (const [name, milli] of limitsByName) limits[this.slots.slotOf(name)] = milli;
+      const hasGuarantees = !isZero(guarantees);
+      this.quotas.set(role, { guaranteesByName, limitsByName, guarantees, limits, hasGuarantees, hasLimits: limitsByName.size > 0 });
+    }
+    if (before !== undefined) this.addRequired(before, -1);
+    if (this.quotas.has(role)) this.addRequired(this.unsatisfied(role), 1);
   }
 
   /** Guarantees and limits in natural units; empty when the role has the default (no) quota. */
   get(role: string): { guarantees: Map<string, number>; limits: Map<string, number> } {
     const quota = this.quotas.get(role);
     const natural = (m: ReadonlyMap<string, number> | undefined) => new Map([...(m ?? [])].map(([n, v]) => [n, v / 1000]));
-    return { guarantees: natural(quota?.guarantees), limits: natural(quota?.limits) };
+    return { guarantees: natural(quota?.guaranteesByName), limits: natural(quota?.limitsByName) };
   }
 
   roles(): string[] {
@@ -83,74 +104,90 @@ export class QuotaBook {
 
   /** An agent's total joins (1) or leaves (-1): its reservations are consumed, its unreserved part is free. */
   chargeAgent(total: Resources, sign: 1 | -1): void {
-    for (const [role, quantities] of total.reservedQuantitiesByRole()) this.consume(topLevelRole(role), quantities, sign);
-    add(this.free, total.quotaScalars().scalarQuantitiesMilli(), sign);
+    for (const [role, quantities] of total.reservedQuantitiesByRole()) this.consume(topLevelRole(role), this.slots.fromMap(quantities), sign);
+    this.free = addMilli(this.free, this.slots.of(total, true), sign);
   }
 
   /** Resources allocated to (1) or recovered from (-1) `role`; only their unreserved part counts. */
   chargeAllocation(role: string, resources: Resources, sign: 1 | -1): void {
-    const quantities = resources.quotaScalars().scalarQuantitiesMilli();
-    if (quantities.size === 0) return;
+    const quantities = this.slots.of(resources, true);
+    if (isZero(quantities)) return;
     this.consume(topLevelRole(role), quantities, sign);
-    add(this.free, quantities, -sign);
+    this.free = addMilli(this.free, quantities, -sign);
   }
 
   /** What the role's top-level role consumes, in thousandths. */
   consumedBy(role: string): Quantities {
-    return this.consumed.get(topLevelRole(role)) ?? new Map();
+    const consumed = this.consumed.get(topLevelRole(role));
+    return consumed === undefined ? new Map() : this.slots.toMap(consumed);
   }
 
   /** Whether some role has an unsatisfied guarantee (stage 1 of a cycle has work). */
   hasUnsatisfiedGuarantees(): boolean {
-    return this.required.size > 0;
+    return this.requiredSlots > 0;
   }
 
-  /** Whether the top-level role of `role` is short of some guarantee (without building the map). */
+  /** Whether the top-level role of `role` is short of some guarantee (without building anything). */
   isShort(role: string): boolean {
-    if (this.required.size === 0) return false;
+    if (this.requiredSlots === 0) return false;
     const top = topLevelRole(role);
     const quota = this.quotas.get(top);
-    if (quota === undefined || quota.guarantees.size === 0) return false;
+    if (quota === undefined || !quota.hasGuarantees) return false;
     const consumed = this.consumed.get(top);
-    for (const [name, milli] of quota.guarantees) if (milli > (consumed?.get(name) ?? 0)) return true;
+    const g = quota.guarantees;
+    for (let i = 0; i < g.length; i++) if (g[i]! > (consumed === undefined ? 0 : milliAt(consumed, i))) return true;
     return false;
   }
 
-  /** What the top-level role of `role` is still guaranteed, in thousandths (positive parts only). */
-  unsatisfied(role: string): Map<string, number> {
-    const top = topLevelRole(role);
-    const out = new Map<string, number>();
-    const quota = this.quotas.get(top);
+  /**
+   * What the top-level role of `role` is still guaranteed, in thousandths by slot (0 where it
+   * is satisfied). A scratch vector: valid until the next call.
+   */
+  unsatisfied(role: string): Milli {
+    const out = this.scratch('unsatisfiedScratch');
+    const quota = this.quotas.get(topLevelRole(role));
     if (quota === undefined) return out;
-    const consumed = this.consumed.get(top);
-    for (const [name, milli] of quota.guarantees) {
-      const left = milli - (consumed?.get(name) ?? 0);
-      if (left > 0) out.set(name, left);
+    const consumed = this.consumed.get(topLevelRole(role));
+    const g = quota.guarantees;
+    for (let i = 0; i < g.length; i++) {
+      const left = g[i]! - (consumed === undefined ? 0 : milliAt(consumed, i));
+      if (left > 0) out[i] = left;
     }
     return out;
   }
 
   /** Whether allocations to `role` may be cut (by a limit above it, or to keep headroom). */
   constrains(role: string): boolean {
-    return this.required.size > 0 || (this.quotas.get(topLevelRole(role))?.limits.size ?? 0) > 0;
+    return this.requiredSlots > 0 || this.quotas.get(topLevelRole(role))?.hasLimits === true;
   }
 
   /**
-   * Caps (thousandths) on the unreserved scalars `role` may be given now: its top-level role's
-   * limits minus what that role consumes, and the free headroom beyond what guarantees need.
-   * Names without a cap are free to take. `already` is what this same offer already takes.
+   * Caps (thousandths by slot) on the unreserved scalars `role` may be given now: its top-level
+   * role's limits minus what that role consumes, and the free headroom beyond what guarantees
+   * need. Infinity where nothing caps. `already` is what this same offer already takes. A
+   * scratch vector: valid until the next call.
    */
-  caps(role: string, headroom: boolean, already?: Quantities): Map<string, number> {
-    const caps = new Map<string, number>();
-    const take = (name: string, cap: number) => caps.set(name, Math.max(0, Math.min(cap, caps.get(name) ?? Infinity)));
+  caps(role: string, headroom: boolean, already?: Milli): Milli {
+    const caps = this.scratch('capsScratch').fill(Infinity);
     const top = topLevelRole(role);
-    const limits = this.quotas.get(top)?.limits;
-    if (limits !== undefined) {
+    const quota = this.quotas.get(top);
+    if (quota?.hasLimits === true) {
       const consumed = this.consumed.get(top);
-      for (const [name, limit] of limits) take(name, limit - (consumed?.get(name) ?? 0) - (already?.get(name) ?? 0));
+      const limits = quota.limits;
+      for (let i = 0; i < limits.length; i++) {
+        const limit = limits[i]!;
+        if (limit === Infinity) continue;
+        const cap = limit - (consumed === undefined ? 0 : milliAt(consumed, i)) - (already === undefined ? 0 : milliAt(already, i));
+        caps[i] = Math.max(0, Math.min(cap, caps[i]!));
+      }
     }
-    if (headroom) {
-      for (const [name, needed] of this.required) take(name, (this.free.get(name) ?? 0) - needed);
+    if (headroom && this.requiredSlots > 0) {
+      const required = this.required;
+      for (let i = 0; i < required.length; i++) {
+        const needed = required[i]!;
+        if (needed === 0) continue;
+        caps[i] = Math.max(0, Math.min(milliAt(this.free, i) - needed, caps[i]!));
+      }
     }
     return caps;
   }
@@ -158,43 +195,52 @@ export class QuotaBook {
   /** Asserts nothing consumed or free went negative. */
   checkInvariants(): void {
     for (const [role, consumed] of this.consumed) {
-      for (const [name, milli] of consumed) assert(milli > 0, `quota: ${role} consumes ${milli / 1000} ${name}`);
+      const bad = negativeSlot(consumed);
+      assert(bad < 0, `quota: ${role} consumes ${consumed[bad]! / 1000} ${this.slots.name(bad)}`);
     }
-    for (const [name, milli] of this.free) assert(milli > 0, `quota: ${milli / 1000} ${name} free`);
+    const bad = negativeSlot(this.free);
+    assert(bad < 0, `quota: ${this.free[bad]! / 1000} ${this.slots.name(bad)} free`);
+    let requiredSlots = 0;
+    for (let i = 0; i < this.required.length; i++) if (this.required[i] !== 0) requiredSlots++;
+    assert(requiredSlots === this.requiredSlots, `quota: ${requiredSlots} names need headroom, counted ${this.requiredSlots}`);
   }
 
-  private consume(top: string, quantities: Quantities, sign: 1 | -1): void {
+  private consume(top: string, quantities: Milli, sign: 1 | -1): void {
     let consumed = this.consumed.get(top);
-    if (consumed === undefined) this.consumed.set(top, (consumed = new Map()));
-    const guarantees = this.quotas.get(top)?.guarantees;
-    // Hot (every allocation): the required headroom moves name by name, without building maps.
-    for (const [name, milli] of quantities) {
-      const before = consumed.get(name) ?? 0;
-      const after = before + sign * milli;
-      if (after === 0) consumed.delete(name);
-      else consumed.set(name, after);
-      const guarantee = guarantees?.get(name);
-      if (guarantee === undefined) continue;
-      const delta = Math.max(0, guarantee - after) - Math.max(0, guarantee - before);
-      if (delta === 0) continue;
-      const required = (this.required.get(name) ?? 0) + delta;
-      if (required === 0) this.required.delete(name);
-      else this.required.set(name, required);
+    if (consumed === undefined) this.consumed.set(top, (consumed = this.slots.zeros()));
+    const quota = this.quotas.get(top);
+    if (quota?.hasGuarantees === true) {
+      // The required headroom moves slot by slot, by how much this role's shortfall changes.
+      const g = quota.guarantees;
+      for (let i = 0; i < g.length; i++) {
+        const guarantee = g[i]!;
+        if (guarantee === 0) continue;
+        const before = milliAt(consumed, i);
+        const after = before + sign * milliAt(quantities, i);
+        const delta = Math.max(0, guarantee - after) - Math.max(0, guarantee - before);
+        if (delta !== 0) this.addRequiredAt(i, delta);
+      }
     }
-    if (consumed.size === 0) this.consumed.delete(top);
+    const grown = addMilli(consumed, quantities, sign);
+    if (grown !== consumed) this.consumed.set(top, grown);
   }
 
-  /** Applies a change to one role's quota or consumption, keeping the required headroom exact. */
-  private adjustRequired(top: string, change: () => void): void {
-    if (!this.quotas.has(top)) {
-      change();
-      if (!this.quotas.has(top)) return;
-      add(this.required, this.unsatisfied(top), 1);
-      return;
-    }
-    const before = this.unsatisfied(top);
-    change();
-    add(this.required, before, -1);
-    add(this.required, this.unsatisfied(top), 1);
+  private addRequired(quantities: Milli, sign: 1 | -1): void {
+    for (let i = 0; i < quantities.length; i++) if (quantities[i] !== 0) this.addRequiredAt(i, sign * quantities[i]!);
+  }
+
+  private addRequiredAt(slot: number, delta: number): void {
+    if (slot >= this.required.length) this.required = grown(this.required, this.slots.vectorLength);
+    const before = this.required[slot]!;
+    const after = before + delta;
+    this.required[slot] = after;
+    if (before === 0 && after !== 0) this.requiredSlots++;
+    else if (before !== 0 && after === 0) this.requiredSlots--;
+  }
+
+  /** A scratch vector zeroed and long enough for every slot known now. */
+  private scratch(which: 'unsatisfiedScratch' | 'capsScratch'): Milli {
+    if (this[which].length < this.slots.vectorLength) this[which] = this.slots.zeros();
+    return this[which].fill(0);
   }
 }

@@ -4,7 +4,8 @@
  * allocation includes all of its descendants'. Quantities and order only, like DrfSorter.
  */
 import { BugIndicatingError, assert } from '../base/index.js';
-import type { Quantities } from './sorter.js';
+import { type Milli, type Quantities, ScalarSlots, addMilli, dominantShare, isZero, negativeError, negativeSlot } from './scalars.js';
+import { insertAt, removeAt } from './sorter.js';
 
 /** One position among siblings: a subtree (a child role and all below it), or a role's own frameworks. */
 interface Slot {
@@ -21,9 +22,9 @@ interface RoleNode {
   readonly parent: RoleNode | undefined;
   readonly children: Map<string, RoleNode>;
   weight: number;
-  /** What the role's own frameworks hold; `subtree` adds every descendant's. Thousandths. */
-  readonly ownAllocation: Map<string, number>;
-  readonly subtreeAllocation: Map<string, number>;
+  /** What the role's own frameworks hold; `subtree` adds every descendant's. Thousandths by slot. */
+  ownAllocation: Milli;
+  subtreeAllocation: Milli;
   /** The role has frameworks (it is more than an ancestor of roles that do). */
   client: boolean;
   /** The role's frameworks compete for offers now. */
@@ -46,15 +47,21 @@ function before(a: Slot, b: Slot): boolean {
 export class RoleSorter {
   private readonly root: RoleNode;
   private readonly nodes = new Map<string, RoleNode>();
-  private total: Quantities = new Map();
+  private total: Milli;
+  private readonly excluded: Uint8Array;
   /** Shares are out of date (the total changed): recompute and re-sort at the next look. */
   private stale = false;
-  private sorted: string[] | undefined;
+  /** The order sort() hands out; rebuilt into a fresh array when `sortedValid` is false. */
+  private sorted: string[] = [];
+  private sortedValid = false;
 
   constructor(
-    private readonly excludedNames: ReadonlySet<string> = new Set(),
+    excludedNames: ReadonlySet<string> = new Set(),
     private readonly weightOf: (role: string) => number = () => 1,
+    private readonly slots: ScalarSlots = new ScalarSlots(),
   ) {
+    this.excluded = slots.mask(excludedNames);
+    this.total = slots.zeros();
     this.root = this.newNode('', undefined);
   }
 
@@ -75,10 +82,10 @@ export class RoleSorter {
     let node = this.nodes.get(role);
     assert(node !== undefined, `role sorter: unknown role ${role}`);
     assert(!node.active, `role sorter: ${role} is still active`);
-    assert(node.ownAllocation.size === 0, `role sorter: ${role} still holds resources`);
+    assert(isZero(node.ownAllocation), `role sorter: ${role} still holds resources`);
     node.client = false;
     while (node !== undefined && node !== this.root && node.children.size === 0 && !node.client) {
-      assert(node.subtreeAllocation.size === 0, `role sorter: ${node.path} still holds resources`);
+      assert(isZero(node.subtreeAllocation), `role sorter: ${node.path} still holds resources`);
       const parent: RoleNode = node.parent!;
       parent.children.delete(node.path);
       this.nodes.delete(node.path);
@@ -97,7 +104,7 @@ export class RoleSorter {
       n.activeBelow += delta;
       this.relist(n.subtreeSlot, n.parent!, n.activeBelow > 0);
     }
-    this.sorted = undefined;
+    this.sortedValid = false;
   }
 
   isActive(role: string): boolean {
@@ -108,32 +115,51 @@ export class RoleSorter {
   weightChanged(role: string): void {
     const node = this.nodes.get(role);
     if (node === undefined) return;
-    this.move(node, () => {
-      node.weight = this.weightOf(role);
-    });
+    const moved = this.unlistPath(node);
+    node.weight = this.weightOf(role);
+    this.relistPath(node, moved);
   }
 
   allocated(role: string, quantities: Quantities): void {
-    this.change(role, quantities, 1);
+    this.allocatedMilli(role, this.slots.fromMap(quantities));
   }
 
   unallocated(role: string, quantities: Quantities): void {
-    this.change(role, quantities, -1);
+    this.unallocatedMilli(role, this.slots.fromMap(quantities));
+  }
+
+  /** allocated() for a vector by slot (the allocator's hot path). */
+  allocatedMilli(role: string, quantities: Milli): void {
+    this.change(this.node(role, true), quantities, 1);
+  }
+
+  unallocatedMilli(role: string, quantities: Milli): void {
+    this.change(this.node(role, false), quantities, -1);
   }
 
   updateTotal(total: Quantities): void {
-    this.total = new Map(total);
-    this.stale = true;
-    this.sorted = undefined;
+    this.updateTotalMilli(this.slots.fromMap(total));
   }
 
-  /** Active roles, depth first with siblings in share order. A cached view: do not hold it across a mutation. */
+  /** Takes a copy: the caller's total may move on before this sorter re-sorts. */
+  updateTotalMilli(total: Milli): void {
+    this.total = total.slice();
+    this.stale = true;
+    this.sortedValid = false;
+  }
+
+  /**
+   * Active roles, depth first with siblings in share order. The array is never changed once
+   * handed out (a mutation makes the next call build a new one), so the cycle may hold it as
+   * the snapshot of one agent's order.
+   */
   sort(): readonly string[] {
     this.refresh();
-    if (this.sorted === undefined) {
+    if (!this.sortedValid) {
       const out: string[] = [];
       collect(this.root, out);
       this.sorted = out;
+      this.sortedValid = true;
     }
     return this.sorted;
   }
@@ -146,12 +172,20 @@ export class RoleSorter {
 
   /** What the role's own frameworks hold, in thousandths. */
   ownAllocation(role: string): Quantities {
-    return this.nodes.get(role)?.ownAllocation ?? new Map();
+    const node = this.nodes.get(role);
+    return node === undefined ? new Map() : this.slots.toMap(node.ownAllocation);
   }
 
   /** What the role and its descendants hold, in thousandths. */
   subtreeAllocation(role: string): Quantities {
-    return this.nodes.get(role)?.subtreeAllocation ?? new Map();
+    const node = this.nodes.get(role);
+    return node === undefined ? new Map() : this.slots.toMap(node.subtreeAllocation);
+  }
+
+  /** Whether the role's own frameworks hold nothing. */
+  holdsNothing(role: string): boolean {
+    const node = this.nodes.get(role);
+    return node === undefined || isZero(node.ownAllocation);
   }
 
   roles(): string[] {
@@ -176,8 +210,8 @@ export class RoleSorter {
       parent,
       children: new Map(),
       weight: path === '' ? 1 : this.weightOf(path),
-      ownAllocation: new Map(),
-      subtreeAllocation: new Map(),
+      ownAllocation: this.slots.zeros(),
+      subtreeAllocation: this.slots.zeros(),
       client: false,
       active: false,
       activeBelow: 0,
@@ -188,28 +222,33 @@ export class RoleSorter {
     return node as RoleNode;
   }
 
-  private change(role: string, quantities: Quantities, sign: 1 | -1): void {
-    const node = this.node(role, sign > 0);
-    this.move(node, () => {
-      addInto(node.ownAllocation, quantities, sign, role);
-      for (let n: RoleNode | undefined = node; n !== undefined; n = n.parent) addInto(n.subtreeAllocation, quantities, sign, n.path);
-    });
+  private change(node: RoleNode, quantities: Milli, sign: 1 | -1): void {
+    const moved = this.unlistPath(node);
+    node.ownAllocation = addMilli(node.ownAllocation, quantities, sign);
+    this.assertNotNegative(node.ownAllocation, node.path);
+    for (let n: RoleNode | undefined = node; n !== undefined; n = n.parent) {
+      n.subtreeAllocation = addMilli(n.subtreeAllocation, quantities, sign);
+      this.assertNotNegative(n.subtreeAllocation, n.path);
+    }
+    this.relistPath(node, moved);
   }
 
   /**
-   * Applies a change to the node's allocation or weight and re-places every slot it moves: its
-   * own among its children, and its subtree's and each ancestor's among their siblings.
+   * Before a change to the node's allocation or weight: takes out every slot it moves (its own
+   * among its children, its subtree's and each ancestor's among their siblings) while every
+   * share still says where its slot is. False when shares are stale (nothing is placed then).
    */
-  private move(node: RoleNode, change: () => void): void {
-    this.sorted = undefined;
-    if (this.stale) {
-      change();
-      return;
-    }
-    // Out first, while every share still says where its slot is; back in with the new shares.
+  private unlistPath(node: RoleNode): boolean {
+    this.sortedValid = false;
+    if (this.stale) return false;
     if (node.ownSlot.listed) this.unlist(node.ownSlot, node);
     for (let n = node; n !== this.root; n = n.parent!) if (n.subtreeSlot.listed) this.unlist(n.subtreeSlot, n.parent!);
-    change();
+    return true;
+  }
+
+  /** After the change: back in, with the new shares. */
+  private relistPath(node: RoleNode, moved: boolean): void {
+    if (!moved) return;
     node.ownSlot.share = this.slotShare(node.ownSlot);
     if (node.active) this.list(node.ownSlot, node);
     for (let n = node; n !== this.root; n = n.parent!) {
@@ -231,14 +270,14 @@ export class RoleSorter {
   private list(slot: Slot, parent: RoleNode): void {
     slot.listed = true;
     if (this.stale) parent.order.push(slot);
-    else parent.order.splice(lowerBound(parent.order, slot), 0, slot);
+    else insertAt(parent.order, lowerBound(parent.order, slot), slot);
   }
 
   private unlist(slot: Slot, parent: RoleNode): void {
     // While shares are current, a slot sits where its share says: found by binary search.
     const i = this.stale ? parent.order.indexOf(slot) : lowerBound(parent.order, slot);
     if (!(parent.order[i] === slot)) throw new BugIndicatingError(`role sorter: ${slot.node.path} is not where its share says`);
-    parent.order.splice(i, 1);
+    removeAt(parent.order, i);
     slot.listed = false;
   }
 
@@ -253,22 +292,20 @@ export class RoleSorter {
       node.order.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     };
     visit(this.root);
-    this.sorted = undefined;
+    this.sortedValid = false;
+  }
+
+  private assertNotNegative(v: Milli, path: string): void {
+    const bad = negativeSlot(v);
+    if (bad >= 0) throw negativeError(`role sorter: ${path || 'the cluster'}`, v, bad, this.slots);
   }
 
   private slotShare(slot: Slot): number {
     return this.shareOf(slot.own ? slot.node.ownAllocation : slot.node.subtreeAllocation, slot.node.weight);
   }
 
-  private shareOf(allocation: Quantities, weight: number): number {
-    let dominant = 0;
-    for (const [name, milli] of allocation) {
-      const total = this.total.get(name);
-      if (total === undefined || total <= 0 || this.excludedNames.has(name)) continue;
-      const share = milli / total;
-      if (share > dominant) dominant = share;
-    }
-    return dominant / weight;
+  private shareOf(allocation: Milli, weight: number): number {
+    return dominantShare(allocation, this.total, this.excluded) / weight;
   }
 }
 
@@ -291,11 +328,3 @@ function lowerBound(order: readonly Slot[], slot: Slot): number {
   return lo;
 }
 
-function addInto(into: Map<string, number>, quantities: Quantities, sign: 1 | -1, who: string): void {
-  for (const [name, milli] of quantities) {
-    const sum = (into.get(name) ?? 0) + sign * milli;
-    if (!(sum >= 0)) throw new BugIndicatingError(`role sorter: ${who || 'the cluster'} would hold ${sum / 1000} ${name}`);
-    if (sum === 0) into.delete(name);
-    else into.set(name, sum);
-  }
-}

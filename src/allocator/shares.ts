@@ -5,7 +5,8 @@
  */
 import { BugIndicatingError, assert } from '../base/index.js';
 import { RoleSorter } from './role-sorter.js';
-import { DrfSorter, type Quantities } from './sorter.js';
+import { type Milli, type Quantities, type ScalarSlots, addMilli, dominantShare } from './scalars.js';
+import { DrfSorter } from './sorter.js';
 
 export function addQuantities(into: Map<string, number>, quantities: Quantities, sign: 1 | -1): void {
   for (const [name, milli] of quantities) {
@@ -20,24 +21,28 @@ export class Shares {
   readonly roleSorter: RoleSorter;
   /** Level two: per role, the frameworks subscribed to it or still holding resources in it. */
   private readonly frameworkSorters = new Map<string, DrfSorter>();
-  private readonly total = new Map<string, number>();
+  private total: Milli;
   private totalChanged = false;
+  private readonly excludedSlots: Uint8Array;
 
   constructor(
     private readonly excluded: ReadonlySet<string>,
     weightOf: (role: string) => number,
+    private readonly slots: ScalarSlots,
   ) {
-    this.roleSorter = new RoleSorter(excluded, weightOf);
+    this.roleSorter = new RoleSorter(excluded, weightOf, slots);
+    this.total = slots.zeros();
+    this.excludedSlots = slots.mask(excluded);
   }
 
   /** Cluster total of each scalar in thousandths; shares are measured against it. */
-  addToTotal(quantities: Quantities, sign: 1 | -1): void {
-    addQuantities(this.total, quantities, sign);
+  addToTotal(quantities: Milli, sign: 1 | -1): void {
+    this.total = addMilli(this.total, quantities, sign);
     this.totalChanged = true;
   }
 
   totalQuantities(): Quantities {
-    return this.total;
+    return this.slots.toMap(this.total);
   }
 
   /** Competing roles in hierarchical DRF order. A cached view: do not hold it across an allocation. */
@@ -59,8 +64,8 @@ export class Shares {
   setCompeting(frameworkId: string, role: string, competing: boolean): void {
     let sorter = this.frameworkSorters.get(role);
     if (sorter === undefined) {
-      sorter = new DrfSorter(this.excluded);
-      sorter.updateTotal(this.total);
+      sorter = new DrfSorter(this.excluded, this.slots);
+      sorter.updateTotalMilli(this.total);
       this.frameworkSorters.set(role, sorter);
       this.roleSorter.add(role);
     }
@@ -73,7 +78,7 @@ export class Shares {
   /** Forgets the framework in the role once it holds nothing there (it left the role). */
   dropIfIdle(frameworkId: string, role: string): void {
     const sorter = this.frameworkSorters.get(role);
-    if (sorter === undefined || !sorter.has(frameworkId) || sorter.allocation(frameworkId).size > 0) return;
+    if (sorter === undefined || !sorter.has(frameworkId) || !sorter.holdsNothing(frameworkId)) return;
     sorter.remove(frameworkId);
     this.syncRole(role);
   }
@@ -82,20 +87,20 @@ export class Shares {
   removeFramework(frameworkId: string): void {
     for (const [role, sorter] of [...this.frameworkSorters]) {
       if (!sorter.has(frameworkId)) continue;
-      assert(sorter.allocation(frameworkId).size === 0, `shares: ${frameworkId} still holds resources in ${role}`);
+      assert(sorter.holdsNothing(frameworkId), `shares: ${frameworkId} still holds resources in ${role}`);
       sorter.remove(frameworkId);
       this.syncRole(role);
     }
   }
 
-  allocated(frameworkId: string, role: string, quantities: Quantities): void {
-    this.sorter(role).allocated(frameworkId, quantities);
-    this.roleSorter.allocated(role, quantities);
+  allocated(frameworkId: string, role: string, quantities: Milli): void {
+    this.sorter(role).allocatedMilli(frameworkId, quantities);
+    this.roleSorter.allocatedMilli(role, quantities);
   }
 
-  unallocated(frameworkId: string, role: string, quantities: Quantities): void {
-    this.sorter(role).unallocated(frameworkId, quantities);
-    this.roleSorter.unallocated(role, quantities);
+  unallocated(frameworkId: string, role: string, quantities: Milli): void {
+    this.sorter(role).unallocatedMilli(frameworkId, quantities);
+    this.roleSorter.unallocatedMilli(role, quantities);
   }
 
   /** What the framework holds in the role, in thousandths (empty when it is not there). */
@@ -128,12 +133,7 @@ export class Shares {
 
   /** Max over scalars of held / total, for quantities summed by the caller. */
   dominantShare(quantities: Quantities): number {
-    let dominant = 0;
-    for (const [name, milli] of quantities) {
-      const total = this.total.get(name) ?? 0;
-      if (total > 0 && !this.excluded.has(name)) dominant = Math.max(dominant, milli / total);
-    }
-    return dominant;
+    return dominantShare(this.slots.fromMap(quantities), this.total, this.excludedSlots);
   }
 
   private sorter(role: string): DrfSorter {
@@ -145,8 +145,8 @@ export class Shares {
   /** Totals change with every agent added; sorters re-sort once, at the next look. */
   private flushTotal(): void {
     if (!this.totalChanged) return;
-    this.roleSorter.updateTotal(this.total);
-    for (const sorter of this.frameworkSorters.values()) sorter.updateTotal(this.total);
+    this.roleSorter.updateTotalMilli(this.total);
+    for (const sorter of this.frameworkSorters.values()) sorter.updateTotalMilli(this.total);
     this.totalChanged = false;
   }
 
@@ -154,7 +154,7 @@ export class Shares {
   private syncRole(role: string): void {
     const sorter = this.frameworkSorters.get(role)!;
     if (sorter.size() === 0) {
-      assert(this.roleSorter.ownAllocation(role).size === 0, `shares: role ${role} has no frameworks but holds resources`);
+      assert(this.roleSorter.holdsNothing(role), `shares: role ${role} has no frameworks but holds resources`);
       this.frameworkSorters.delete(role);
       this.roleSorter.setActive(role, false);
       this.roleSorter.remove(role);

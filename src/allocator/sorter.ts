@@ -3,9 +3,9 @@
  * share, as Mesos's DRFSorter. Knows quantities only; which resources go where is the allocator's.
  */
 import { BugIndicatingError, assert } from '../base/index.js';
+import { type Milli, type Quantities, ScalarSlots, addMilli, dominantShare, isZero, negativeError, negativeSlot } from './scalars.js';
 
-/** Scalar quantities in exact thousandths (Resources.scalarQuantitiesMilli()). */
-export type Quantities = ReadonlyMap<string, number>;
+export type { Quantities } from './scalars.js';
 
 /** The policy seam: a random sorter or a hierarchical one implements the same interface. */
 export interface Sorter {
@@ -35,7 +35,8 @@ interface Client {
   readonly id: string;
   weight: number;
   active: boolean;
-  readonly allocation: Map<string, number>;
+  /** What the client holds, in thousandths by slot. */
+  held: Milli;
   share: number;
 }
 
@@ -47,21 +48,29 @@ function before(a: Client, b: Client): boolean {
  * Dominant Resource Fairness: share = max over scalar names of allocated/total, over weight.
  * Keeps active clients in a sorted array; an allocation moves one client by binary search, so
  * a cycle re-sorts nothing (a full sort happens only when the total or weights change).
+ * Quantities are typed arrays by slot (scalars.ts); the Map methods convert, for callers and tests.
  */
 export class DrfSorter implements Sorter {
   private readonly clients = new Map<string, Client>();
   // Active clients in order, and their ids in the same order (what sort() hands out).
-  private order: Client[] = [];
-  private ids: string[] = [];
+  private readonly order: Client[] = [];
+  private readonly ids: string[] = [];
   private stale = false;
-  private total: Quantities = new Map();
+  private total: Milli;
+  private readonly excluded: Uint8Array;
 
-  constructor(private readonly excludedNames: ReadonlySet<string> = new Set()) {}
+  constructor(
+    excludedNames: ReadonlySet<string> = new Set(),
+    private readonly slots: ScalarSlots = new ScalarSlots(),
+  ) {
+    this.excluded = slots.mask(excludedNames);
+    this.total = slots.zeros();
+  }
 
   add(client: string, weight = 1): void {
     assert(!this.clients.has(client), `sorter: client ${client} added twice`);
     assert(weight > 0, `sorter: weight of ${client} must be positive, got ${weight}`);
-    const c: Client = { id: client, weight, active: true, allocation: new Map(), share: 0 };
+    const c: Client = { id: client, weight, active: true, held: this.slots.zeros(), share: 0 };
     this.clients.set(client, c);
     this.insert(c);
   }
@@ -104,32 +113,44 @@ export class DrfSorter implements Sorter {
 
   updateWeight(client: string, weight: number): void {
     assert(weight > 0, `sorter: weight of ${client} must be positive, got ${weight}`);
-    this.reposition(this.get(client), () => {
-      this.get(client).weight = weight;
-    });
+    const c = this.get(client);
+    const listed = this.unlistForChange(c);
+    c.weight = weight;
+    this.relistAfterChange(c, listed);
   }
 
   allocated(client: string, quantities: Quantities): void {
-    const c = this.get(client);
-    this.reposition(c, () => {
-      for (const [name, milli] of quantities) c.allocation.set(name, (c.allocation.get(name) ?? 0) + milli);
-    });
+    this.allocatedMilli(client, this.slots.fromMap(quantities));
   }
 
   unallocated(client: string, quantities: Quantities): void {
+    this.unallocatedMilli(client, this.slots.fromMap(quantities));
+  }
+
+  /** allocated() for a vector by slot (the allocator's hot path). */
+  allocatedMilli(client: string, quantities: Milli): void {
     const c = this.get(client);
-    this.reposition(c, () => {
-      for (const [name, milli] of quantities) {
-        const left = (c.allocation.get(name) ?? 0) - milli;
-        if (!(left >= 0)) throw new BugIndicatingError(`sorter: ${client} would hold ${left / 1000} ${name}`);
-        if (left === 0) c.allocation.delete(name);
-        else c.allocation.set(name, left);
-      }
-    });
+    const listed = this.unlistForChange(c);
+    c.held = addMilli(c.held, quantities, 1);
+    this.relistAfterChange(c, listed);
+  }
+
+  unallocatedMilli(client: string, quantities: Milli): void {
+    const c = this.get(client);
+    const listed = this.unlistForChange(c);
+    c.held = addMilli(c.held, quantities, -1);
+    const bad = negativeSlot(c.held);
+    if (bad >= 0) throw negativeError(`sorter: ${client}`, c.held, bad, this.slots);
+    this.relistAfterChange(c, listed);
   }
 
   updateTotal(total: Quantities): void {
-    this.total = new Map(total);
+    this.updateTotalMilli(this.slots.fromMap(total));
+  }
+
+  /** Takes a copy: the caller's total may move on before this sorter re-sorts. */
+  updateTotalMilli(total: Milli): void {
+    this.total = total.slice();
     this.stale = true;
   }
 
@@ -137,7 +158,7 @@ export class DrfSorter implements Sorter {
     if (this.stale) {
       for (const c of this.clients.values()) c.share = this.computeShare(c);
       this.order.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-      this.ids = this.order.map((c) => c.id);
+      for (let i = 0; i < this.order.length; i++) this.ids[i] = this.order[i]!.id;
       this.stale = false;
     }
     return this.ids;
@@ -149,7 +170,12 @@ export class DrfSorter implements Sorter {
   }
 
   allocation(client: string): Quantities {
-    return this.get(client).allocation;
+    return this.slots.toMap(this.get(client).held);
+  }
+
+  /** Whether the client holds nothing (it may be forgotten). */
+  holdsNothing(client: string): boolean {
+    return isZero(this.get(client).held);
   }
 
   private get(client: string): Client {
@@ -159,25 +185,22 @@ export class DrfSorter implements Sorter {
   }
 
   private computeShare(c: Client): number {
-    let dominant = 0;
-    for (const [name, milli] of c.allocation) {
-      const total = this.total.get(name);
-      if (total === undefined || total <= 0 || this.excludedNames.has(name)) continue;
-      dominant = Math.max(dominant, milli / total);
-    }
-    return dominant / c.weight;
+    return dominantShare(c.held, this.total, this.excluded) / c.weight;
   }
 
-  /** Applies a change to a client's allocation or weight and moves it to its new place. */
-  private reposition(c: Client, change: () => void): void {
-    if (this.stale || !c.active) {
-      change();
-      if (!this.stale) c.share = this.computeShare(c);
-      return;
-    }
+  /**
+   * Before a change to a client's allocation or weight: takes it out of the order while its share
+   * still says where it is. Returns whether it must go back in (relistAfterChange).
+   */
+  private unlistForChange(c: Client): boolean {
+    if (this.stale || !c.active) return false;
     this.extract(c);
-    change();
-    this.insert(c);
+    return true;
+  }
+
+  private relistAfterChange(c: Client, listed: boolean): void {
+    if (listed) this.insert(c);
+    else if (!this.stale) c.share = this.computeShare(c);
   }
 
   private lowerBound(c: Client): number {
@@ -199,14 +222,26 @@ export class DrfSorter implements Sorter {
     }
     c.share = this.computeShare(c);
     const i = this.lowerBound(c);
-    this.order.splice(i, 0, c);
-    this.ids.splice(i, 0, c.id);
+    insertAt(this.order, i, c);
+    insertAt(this.ids, i, c.id);
   }
 
   private extract(c: Client): void {
     const i = this.stale ? this.order.indexOf(c) : this.lowerBound(c);
     if (!(this.order[i] === c)) throw new BugIndicatingError(`sorter: ${c.id} is not where its share says`);
-    this.order.splice(i, 1);
-    this.ids.splice(i, 1);
+    removeAt(this.order, i);
+    removeAt(this.ids, i);
   }
+}
+
+/** Array.splice without the array of removed items it makes: the cycle moves clients a lot. */
+export function insertAt<T>(list: T[], i: number, item: T): void {
+  list.push(item);
+  for (let j = list.length - 1; j > i; j--) list[j] = list[j - 1]!;
+  list[i] = item;
+}
+
+export function removeAt<T>(list: T[], i: number): void {
+  for (let j = i; j < list.length - 1; j++) list[j] = list[j + 1]!;
+  list.pop();
 }

@@ -78,3 +78,50 @@ export function shrinkQuotaScalars(
   }
   return changed ? out : undefined;
 }
+
+/**
+ * shrinkQuotaScalars with caps by slot (see Resources.shrinkQuotaScalarsBySlot): the same cut,
+ * entry by entry in canonical order, with the budget left per name kept in a scratch array.
+ */
+export function shrinkQuotaScalarsBySlot(
+  entries: readonly Entry[],
+  capsMilli: Float64Array,
+  slotOf: (name: string) => number,
+  beyond: number,
+): Entry[] | undefined {
+  let out: Entry[] | undefined;
+  let left: Float64Array | undefined;
+  const slots = capsMilli.length;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (!isQuotaScalar(e) || e.value.type !== 'SCALAR') {
+      out?.push(e);
+      continue;
+    }
+    left ??= budgets(capsMilli);
+    const slot = slotOf(e.name);
+    const cap = Math.max(0, slot < slots ? left[slot]! : beyond);
+    const milli = e.value.milli;
+    if (milli <= cap) {
+      out?.push(e);
+      if (slot < slots) left[slot] = cap - milli;
+      continue;
+    }
+    // The first cut: only now is a new list worth building.
+    out ??= entries.slice(0, i);
+    if (cap > 0 && e.identity.disk === undefined) {
+      out.push(withValue(e, { type: 'SCALAR', milli: cap }));
+      if (slot < slots) left[slot] = 0;
+    }
+  }
+  return out;
+}
+
+/** One scratch array for the budgets (the first caps.length slots): no garbage per offer. */
+let scratch = new Float64Array(16);
+
+function budgets(caps: Float64Array): Float64Array {
+  if (scratch.length < caps.length) scratch = new Float64Array(caps.length * 2);
+  scratch.set(caps);
+  return scratch;
+}

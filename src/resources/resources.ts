@@ -18,7 +18,7 @@ import {
   withValue,
 } from './entry.js';
 import { parseResourceText } from './parse.js';
-import { dropDynamicReservations, isQuotaScalar, popReservations, shrinkQuotaScalars } from './reservations.js';
+import { dropDynamicReservations, isQuotaScalar, popReservations, shrinkQuotaScalars, shrinkQuotaScalarsBySlot } from './reservations.js';
 import { isAncestorRole } from './roles.js';
 import { type Interval, addRanges, addSets, formatRanges, formatSet, fromMilli } from './values.js';
 
@@ -245,6 +245,18 @@ export class Resources {
     return this.milliCache;
   }
 
+  /**
+   * Calls `visit` with each scalar entry's name and thousandths (several entries may share a name:
+   * the caller sums), only unreserved non-revocable ones with `quotaOnly` (what quotaScalars()
+   * keeps). Allocates nothing: the allocator keeps its sums in typed arrays fed from this.
+   */
+  forEachScalarMilli(visit: (name: string, milli: number) => void, quotaOnly = false): void {
+    for (const e of this.entries) {
+      if (e.value.type !== 'SCALAR' || (quotaOnly && !isQuotaScalar(e))) continue;
+      visit(e.name, e.value.milli);
+    }
+  }
+
   /** The /state shape: cpus, gpus, mem and disk always present; ranges "[a-b, c-d]", sets "{a, b}" as Mesos prints them. */
   summary(): Record<string, number | string> {
     const out: Record<string, number | string> = { cpus: 0, gpus: 0, mem: 0, disk: 0 };
@@ -279,6 +291,14 @@ export class Resources {
     const result = this.withAllocationRole(undefined);
     if (result !== this) this.unallocatedCache = result;
     return result;
+  }
+
+  /**
+   * The allocation role every entry carries (undefined: none carries one), or null when they
+   * differ; an empty value has none. Answers allocations()'s common case without building a Map.
+   */
+  allocationRole(): string | undefined | null {
+    return this.commonRole;
   }
 
   /** Split by allocation role; resources without allocation_info are under `undefined`. */
@@ -386,6 +406,17 @@ export class Resources {
    */
   shrinkQuotaScalars(capsMilli: ReadonlyMap<string, number>, uncapped: 'keep' | 'drop'): Resources {
     const shrunk = shrinkQuotaScalars(this.entries, capsMilli, uncapped);
+    return shrunk === undefined ? this : Resources.ofEntries(shrunk);
+  }
+
+  /**
+   * shrinkQuotaScalars with the caps as thousandths by slot, `slotOf(name)` giving a name's slot;
+   * names whose slot is past the end of `capsMilli` are capped at `beyond` (Infinity keeps them,
+   * 0 drops them). For the allocator, which keeps caps in typed arrays. Returns this very value
+   * when nothing had to be cut.
+   */
+  shrinkQuotaScalarsBySlot(capsMilli: Float64Array, slotOf: (name: string) => number, beyond: number): Resources {
+    const shrunk = shrinkQuotaScalarsBySlot(this.entries, capsMilli, slotOf, beyond);
     return shrunk === undefined ? this : Resources.ofEntries(shrunk);
   }
 
