@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync }
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskInfo, TaskStatus } from '../src/api/index.js';
+import type { CheckStatusInfo, TaskInfo, TaskStatus } from '../src/api/index.js';
 import { type Cluster, startCluster, stopCluster, tempDir } from './support/cluster.js';
 import { commandTask, TestFramework } from './support/framework.js';
 
@@ -33,6 +33,9 @@ function sandboxOf(cluster: Cluster, containerId: string): string {
   if (found === undefined) throw new Error(`no sandbox for container ${containerId} under ${cluster.workDir}`);
   return join(cluster.workDir, found);
 }
+
+/** TaskStatus.check_status, which the wire schema keeps opaque. */
+const checkStatus = (s: TaskStatus) => s.check_status as CheckStatusInfo | undefined;
 
 const describeStatus = (s: TaskStatus) =>
   [s.state, s.reason ?? '', s.healthy === undefined ? '' : `healthy=${s.healthy}`].filter((x) => x !== '').join(' ');
@@ -97,7 +100,7 @@ describe('health checks and checks of command tasks (posix)', () => {
     await fw.launch([task]);
     const healthy = await fw.until(() => updatesOf(fw, 'web').find((s) => s.healthy === true), 20_000, 'a healthy update of web');
     expect(healthy).toMatchObject({ state: 'TASK_RUNNING', reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', source: 'SOURCE_EXECUTOR' });
-    await fw.until(() => updatesOf(fw, 'web').find((s) => s.check_status?.['tcp']?.succeeded === true), 10_000, 'a TCP check result');
+    await fw.until(() => updatesOf(fw, 'web').find((s) => checkStatus(s)?.tcp?.succeeded === true), 10_000, 'a TCP check result');
 
     // The server now answers 404: after 3 failures in a row the agent kills the task.
     const brokenAt = Date.now();
@@ -118,7 +121,7 @@ describe('health checks and checks of command tasks (posix)', () => {
     ]);
     expect(afterBreak[0]!.message).toBe(`HTTP GET http://127.0.0.1:${port}/health answered 404`);
     // Every update of a task with a check carries check_status; the health updates the latest.
-    expect(updates.every((s) => s.check_status?.type === 'TCP')).toBe(true);
+    expect(updates.every((s) => checkStatus(s)?.type === 'TCP')).toBe(true);
     expect(afterBreak[0]!.check_status).toEqual({ type: 'TCP', tcp: { succeeded: true } });
   });
 
@@ -133,7 +136,7 @@ describe('health checks and checks of command tasks (posix)', () => {
     expect(running.check_status).toEqual({ type: 'COMMAND', command: {} });
     await fw.until(() => updatesOf(fw, 'cmd').find((s) => s.healthy === true), 20_000, 'cmd to be healthy');
     const notReady = await fw.until(
-      () => updatesOf(fw, 'cmd').find((s) => s.check_status?.['command']?.exit_code === 1),
+      () => updatesOf(fw, 'cmd').find((s) => checkStatus(s)?.command?.exit_code === 1),
       20_000,
       'the check to report exit code 1',
     );
@@ -141,7 +144,7 @@ describe('health checks and checks of command tasks (posix)', () => {
 
     writeFileSync(join(sandboxOf(cluster!, running.container_status!.container_id!.value), 'ready'), '');
     const ready = await fw.until(
-      () => updatesOf(fw, 'cmd').find((s) => s.check_status?.['command']?.exit_code === 0),
+      () => updatesOf(fw, 'cmd').find((s) => checkStatus(s)?.command?.exit_code === 0),
       20_000,
       'the check to report exit code 0',
     );
@@ -247,7 +250,7 @@ describe.skipIf(ociSkip !== undefined)('health checks of a task in its own names
     const running = await fw.waitForState('isolated', 'TASK_RUNNING', 30_000);
     await fw.until(() => updatesOf(fw, 'isolated').find((s) => s.healthy === true), 30_000, 'a healthy update through the namespace');
     await fw.until(
-      () => updatesOf(fw, 'isolated').find((s) => s.check_status?.['command']?.exit_code === 0),
+      () => updatesOf(fw, 'isolated').find((s) => checkStatus(s)?.command?.exit_code === 0),
       30_000,
       'the COMMAND check to pass in the mount namespace',
     );
