@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { CommandInfo } from '../../api/index.js';
 import type { Probe } from './policy.js';
-import { runProbe, type ProbeTarget } from './runner.js';
+import { runHealthCheck } from './driver.js';
+import type { HealthUpdate } from './health.js';
+import { probeRunner, runProbe, type ProbeTarget } from './runner.js';
+import { systemTimers } from './timers.js';
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -97,6 +100,37 @@ describe('HTTP probes', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 });
+
+describe('the driver with real timers and the runner (as the default executor uses them)', () => {
+  it('reports a task healthy, then unhealthy once its server is gone, and asks for the kill', async () => {
+    const task = await startTask(process.execPath, ['-e', HTTP_SERVER]);
+    const updates: HealthUpdate[] = [];
+    const handle = runHealthCheck({
+      healthCheck: { type: 'HTTP', http: { port: Number(task.line), path: '/ok' }, delay_seconds: 0, interval_seconds: 0.1, grace_period_seconds: 0, consecutive_failures: 2 },
+      runProbe: probeRunner({ pid: task.pid }),
+      clock: { monotonicMs: () => performance.now(), realtimeMs: () => Date.now() },
+      timers: systemTimers,
+      onUpdate: (u) => updates.push(u),
+    });
+    await waitFor(() => updates.length === 1);
+    expect(updates[0]).toMatchObject({ healthy: true });
+    process.kill(-task.pid, 'SIGKILL');
+    await waitFor(() => updates.length === 3);
+    expect(updates.slice(1).map((u) => [u.healthy, u.consecutiveFailures, u.kill])).toEqual([
+      [false, 1, false],
+      [false, 2, true],
+    ]);
+    handle.stop();
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('TCP probes', () => {
   it('succeed when a connection is established, fail when refused', async () => {
