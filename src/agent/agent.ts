@@ -68,14 +68,20 @@ export class Agent {
     options = { ...options, resources: await loadCheckpointedResources(options.workDir, options.resources, options.logger) };
     const app = createHttpServer({ logger: options.logger });
     const agent = new Agent(options, app);
+    const paths = new SandboxPaths(options.workDir, (f, e) => agent.runsDirectory(f, e));
+    const names = new IdNames();
     registerAgentEndpoints(
       app,
       () => agent.core,
       () => agent.description,
       () => agent.runtime?.runningContainers() ?? [],
+      {
+        files: { paths, names },
+        // Debug sessions enter running top-level containers (nested ones have a parent).
+        enterable: (id) => (id.parent === undefined ? agent.runtime?.runningContainers().find((c) => c.containerId === id.value) : undefined),
+      },
     );
-    const paths = new SandboxPaths(options.workDir, (f, e) => agent.runsDirectory(f, e));
-    registerFilesEndpoints(app, paths, new IdNames());
+    registerFilesEndpoints(app, paths, names);
     await app.listen({ host: options.listenIp, port: options.port });
     agent.wire((app.server.address() as AddressInfo).port);
     return agent;

@@ -3,6 +3,9 @@
  * Every call type is known, so an unimplemented one is answered 501 by name, not 400.
  */
 import { z } from 'zod';
+import { AGENT_IO_CALL_FIELDS } from './agent-operator-io.js';
+
+export * from './agent-operator-io.js';
 
 export const AGENT_OPERATOR_CALL_TYPES = [
   'UNKNOWN',
@@ -47,5 +50,6 @@ export type AgentOperatorCallType = z.infer<typeof AgentOperatorCallType>;
 export const AgentOperatorCall = z.object({
   type: AgentOperatorCallType,
   get_containers: z.object({ show_nested: z.boolean().optional(), show_standalone: z.boolean().optional() }).optional(),
+  ...AGENT_IO_CALL_FIELDS,
 });
 export type AgentOperatorCall = z.infer<typeof AgentOperatorCall>;

@@ -6,6 +6,7 @@
 import { applyPatch, type ContainerRequest, type Isolator } from './isolator.js';
 import { DEFAULT_DISK_WATCH_INTERVAL_MS, diskLimitationMessage, diskUsageBytes } from './isolators/disk/du.js';
 import type {
+  ContainerEntry,
   ContainerLimitation,
   ContainerProcess,
   ContainerResources,
@@ -43,6 +44,8 @@ export interface Container {
   readonly user: string;
   /** From the network isolator; undefined when the container shares the host's network. */
   readonly networkInfos: Record<string, unknown>[] | undefined;
+  /** How a debug session enters it (containerizer/exec.ts); undefined: the host's namespaces. */
+  readonly entry: ContainerEntry | undefined;
   /** Resolves once the container is gone and its isolators cleaned up. */
   wait(): Promise<ExitStatus>;
   kill(signal: 'SIGTERM' | 'SIGKILL'): void;
@@ -147,6 +150,7 @@ export class Containerizer {
       directory: files.directory,
       user: name,
       networkInfos,
+      entry: process.entry,
       wait: () => done,
       kill: (signal) => process.kill(signal),
       usage: async () => {

@@ -10,6 +10,7 @@ export {
   describeExit,
   LaunchError,
   SANDBOX_PATH_IN_IMAGE,
+  type ContainerEntry,
   type ContainerLimitation,
   type ContainerProcess,
   type ContainerResources,
@@ -19,6 +20,7 @@ export {
   type OciMount,
   type ResourceStatistics,
 } from './launcher.js';
+export { startDebugProcess, type DebugCommand, type DebugProcess, type DebugTarget, type TerminalSize } from './exec.js';
 export { PosixLauncher } from './launchers/posix.js';
 export { OciLauncher, type OciLauncherOptions } from './launchers/oci.js';
 export {

@@ -99,8 +99,25 @@ export type ExitStatus = ({ code: number; signal?: undefined } | { code?: undefi
   limitation?: ContainerLimitation;
 };
 
+/**
+ * How another process enters a running container (a debug session, src/containerizer/exec.ts):
+ * `oci` through the runtime's `exec` with the bundle's user and working directory. A container
+ * without one shares the host's namespaces (posix): a process started beside it is inside it.
+ */
+export interface ContainerEntry {
+  kind: 'oci';
+  /** The runtime binary (crun, runc) and its `--root`. */
+  runtimePath: string;
+  runtimeRoot: string;
+  containerId: string;
+  /** The bundle directory, holding config.json. */
+  bundleDir: string;
+}
+
 export interface ContainerProcess {
   readonly pid: number;
+  /** How to start a process inside the container; undefined: it shares the host's namespaces. */
+  readonly entry?: ContainerEntry;
   /**
    * Resolves when the main process has exited and been reaped. Before resolving, every process
    * still in its process group is sent SIGKILL, so a container never outlives its main process.

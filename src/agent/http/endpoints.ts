@@ -7,20 +7,22 @@ import { freemem, loadavg, totalmem, cpus } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentCore } from '../core/index.js';
 import { containersJson, type MeasuredContainer, measureContainers, monitorStatisticsJson } from './containers.js';
-import { registerOperatorApi } from './operator.js';
+import { type OperatorOptions, registerOperatorApi } from './operator.js';
 import { type AgentDescription, agentMetrics, agentStateJson } from './views.js';
 
 type Query = Record<string, string | undefined>;
 
 /**
  * `core`, `agent` and `containers` are getters: routes are registered before the server knows
- * its port. `containers` lists the running containers with their usage.
+ * its port. `containers` lists the running containers with their usage; `operator` gives the
+ * Operator API its files, debug sessions and more handlers.
  */
 export function registerAgentEndpoints(
   app: FastifyInstance,
   core: () => AgentCore,
   agent: () => AgentDescription,
   containers: () => readonly MeasuredContainer[] = () => [],
+  operator: OperatorOptions = {},
 ): void {
   const json = (names: string[], view: () => unknown) => {
     for (const name of names) {
@@ -40,7 +42,7 @@ export function registerAgentEndpoints(
   json(['metrics/snapshot'], () => agentMetrics(core(), agent(), Date.now(), systemMetrics()));
   json(['monitor/statistics', 'monitor/statistics.json'], async () => monitorStatisticsJson(await measureContainers(core(), containers())));
   json(['containers'], async () => containersJson(await measureContainers(core(), containers())));
-  registerOperatorApi(app, core, agent, containers);
+  registerOperatorApi(app, core, agent, containers, operator);
   for (const path of ['/health', '/slave(1)/health']) app.get(path, (_request, reply) => reply.code(200).send());
 }
 

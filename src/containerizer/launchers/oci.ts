@@ -13,6 +13,7 @@ import { memoryLimitation, memoryStatistics, oomRecord } from '../isolators/cgro
 import { cgroupPids, pidsStatistics } from '../isolators/cgroups/pids.js';
 import { type HostRoot, prepareHostRoot } from '../isolators/filesystem/linux.js';
 import {
+  type ContainerEntry,
   type ContainerProcess,
   type ExitStatus,
   type LaunchSpec,
@@ -152,6 +153,12 @@ export class OciLauncher implements Launcher {
     return this.options.init !== undefined;
   }
 
+  /** @internal How a debug session enters the container: `<runtime> exec` (containerizer/exec.ts). */
+  entryOf(containerId: string): ContainerEntry {
+    const { runtimeRoot, containers } = this.paths;
+    return { kind: 'oci', runtimePath: this.options.runtime.path, runtimeRoot, containerId, bundleDir: join(containers, containerId) };
+  }
+
   /** @internal Whether conmon saw the OOM killer strike (its `oom` file). */
   async conmonSawOom(containerId: string): Promise<boolean> {
     return readFile(join(this.paths.containers, containerId, 'oom')).then(
@@ -238,6 +245,10 @@ class OciContainer implements ContainerProcess {
       await this.launcher.remove(containerId);
       return limitation === undefined ? status : { ...status, limitation };
     });
+  }
+
+  get entry(): ContainerEntry {
+    return this.launcher.entryOf(this.containerId);
   }
 
   wait(): Promise<ExitStatus> {
