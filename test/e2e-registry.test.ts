@@ -51,7 +51,7 @@ describe('a master restart with the file registry', () => {
       cleanup.push(() => agent.stop());
     }
     await waitUntil(async () => (await getJson<MasterState>(`${master.url}/master/state`)).slaves.length === 2, 15_000, 'both agents registered');
-    const slaves = (await getJson<MasterState & { slaves: Array<{ id: string; port: number }> }>(`${master.url}/master/state`)).slaves;
+    const slaves = (await getJson<{ slaves: Array<{ id: string; port: number }> }>(`${master.url}/master/state`)).slaves;
     const agentPort = (d: Daemon) => Number(d.hostPort.split(':')[1]);
     const staysId = slaves.find((s) => s.port === agentPort(agents[0]!))!.id;
     const diesId = slaves.find((s) => s.port === agentPort(agents[1]!))!.id;

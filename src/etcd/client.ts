@@ -105,6 +105,13 @@ export class EtcdClient implements EtcdKv {
       id,
       ttlSeconds,
       lost,
+      confirm: async (timeoutMs) => {
+        const sentAt = performance.now();
+        await lease.keepaliveOnce({ deadline: Date.now() + timeoutMs });
+        if (isLost) throw new Error(`lease ${id} was lost`);
+        confirmedAt = Math.max(confirmedAt, sentAt);
+        armGuard();
+      },
       revoke: async () => {
         clearTimeout(guard);
         this.leases.delete(lease);

@@ -94,6 +94,9 @@ export class FakeEtcd {
       id,
       ttlSeconds,
       lost,
+      confirm: async () => {
+        if (!this.leases.has(id) || owner.crashed) throw new Error(`etcdserver: requested lease not found (${id})`);
+      },
       revoke: async () => this.endLease(id, new Error(`lease ${id} revoked`)),
     };
   }

@@ -35,6 +35,11 @@ export interface EtcdLease {
    * gone, or about to be.
    */
   readonly lost: Promise<Error>;
+  /**
+   * Renews the lease now and resolves once etcd has; rejects if it cannot (then the lease may be
+   * lost). A new leader confirms its lease before serving: its campaign may have waited long.
+   */
+  confirm(timeoutMs: number): Promise<void>;
   /** Ends the lease now: its keys go at once (a clean step-down). */
   revoke(): Promise<void>;
 }

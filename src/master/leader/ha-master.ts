@@ -89,18 +89,20 @@ export class HaMaster {
         continue;
       }
       this.leadership = leadership;
-      await this.serve(leadership, info);
+      const led = await this.serve(leadership, info);
       this.phase = 'standby';
       this.term?.stop();
       this.term = undefined;
       // Still holding the lease (a failed registry write)? Give it up, so a standby need not wait for it to expire.
       await leadership.resign().catch(() => undefined);
       this.leadership = undefined;
+      // Elected but unable to lead (etcd failing): pause before campaigning again.
+      if (!led && !this.stopped) await sleep(this.deps.retryMs ?? 500);
     }
   }
 
-  /** Leads until leadership is lost, or the term fails. */
-  private async serve(leadership: Leadership, info: MasterInfo): Promise<void> {
+  /** Leads until leadership is lost, or the term fails. Says whether it got to lead at all. */
+  private async serve(leadership: Leadership, info: MasterInfo): Promise<boolean> {
     const { log } = this.deps;
     this.phase = 'recovering';
     log.info({ id: info.id, fence: leadership.fence }, 'elected leader; recovering the registry from etcd');
@@ -108,21 +110,27 @@ export class HaMaster {
     const failed = new Promise<Error>((resolve) => (lose = resolve));
     const over = Promise.race([leadership.lost, failed]);
     try {
+      // The campaign may have waited through an etcd outage: lead only on a lease renewed just now.
+      await untilOver(leadership.lease.confirm(CONFIRM_TIMEOUT_MS), over);
       const registry = new EtcdRegistry(this.deps.kv, this.deps.prefix, leadership.fence);
       const recovered = await untilOver(registry.load(), over);
-      if (recovered === undefined || this.stopped) return;
+      if (recovered === undefined || this.stopped) return false;
       this.term = this.deps.lead(registry, recovered, info, lose);
       this.terms++;
-      if (!(await untilOver(leadership.publish(info), over))) return;
+      if (!(await untilOver(leadership.publish(info), over))) return false;
       this.phase = 'leading';
       log.info({ id: info.id, agents: recovered.agents.length }, 'leading');
       const why = await over;
       if (!this.stopped) log.error({ error: why.message }, 'lost leadership; stepping down to standby');
+      return true;
     } catch (err) {
-      log.error({ err }, 'cannot lead; stepping down to standby');
+      log.error({ error: (err as Error).message }, 'elected, but cannot lead; standing by');
+      return false;
     }
   }
 }
+
+const CONFIRM_TIMEOUT_MS = 1_000;
 
 /** `work`'s value, or undefined if `over` comes first. */
 async function untilOver<T>(work: Promise<T>, over: Promise<Error>): Promise<T | undefined> {
