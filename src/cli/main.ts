@@ -12,6 +12,7 @@ import { ENV_NOTE, FLAG_SPELLING_NOTE, applyEnvFlags, mesosHelp, normalizeArgv }
 import { localCommand } from './local-command.js';
 import { masterCommand } from './master-command.js';
 import { simCommand } from './sim-command.js';
+import { taskCommand } from './task-command.js';
 
 function buildProgram(): Command {
   const program = new Command('agora')
@@ -37,7 +38,8 @@ function buildProgram(): Command {
     });
 
   const sim = simCommand();
-  for (const command of [...daemons, execute, sim, ...sim.commands]) {
+  const task = taskCommand();
+  for (const command of [...daemons, execute, sim, ...sim.commands, task, ...task.commands]) {
     const name = command.parent === null ? command.name() : `${command.parent.name()} ${command.name()}`;
     command
       .helpOption('-h, --help', 'show help')
