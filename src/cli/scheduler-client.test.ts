@@ -148,4 +148,34 @@ describe('SchedulerClient', () => {
       /cannot reach the master at 127.0.0.1:1 \(ECONNREFUSED\)/,
     );
   });
+
+  it('follows a standby\'s 307 to the leader, and talks to the leader from then on', async () => {
+    let stream: http.ServerResponse | undefined;
+    const leader = await fakeMaster((res) => {
+      stream = res;
+      openStream(res);
+    });
+    cleanup.push(leader.close);
+    const standby = http.createServer((_req, res) => res.writeHead(307, { Location: `//${leader.master}/api/v1/scheduler` }).end());
+    await new Promise<void>((resolve) => standby.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => standby.close());
+    const client = await SchedulerClient.subscribe({ master: `127.0.0.1:${(standby.address() as AddressInfo).port}`, frameworkInfo });
+    expect(client.endpoint).toBe(`http://${leader.master}/api/v1/scheduler`);
+    await client.revive();
+    expect(leader.calls.map((c) => c.body['type'])).toEqual(['REVIVE']);
+    client.close();
+    stream?.end();
+  });
+
+  it('lets a first waitFor pick an event that came together with SUBSCRIBED', async () => {
+    const fake = await fakeMaster((res) => {
+      openStream(res);
+      res.write(encodeRecord(JSON.stringify({ type: 'HEARTBEAT' })));
+    });
+    cleanup.push(fake.close);
+    const client = await SchedulerClient.subscribe({ master: fake.master, frameworkInfo });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await client.waitFor((e) => (e.type === 'HEARTBEAT' ? 'beat' : undefined), 1_000)).toBe('beat');
+    client.close();
+  });
 });

@@ -4,7 +4,7 @@
  * It speaks the wire as is; policy (what to launch, when to decline) belongs to the caller.
  */
 import { randomUUID } from 'node:crypto';
-import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../api/index.js';
+import type { ExecutorInfo, FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../api/index.js';
 import { AgoraError } from '../base/index.js';
 import { createMasterDetector, isEtcdUrl } from '../etcd/index.js';
 import { type HttpResponse, type EventStreamClient, openEventStream, request } from '../http/index.js';
@@ -246,11 +246,16 @@ export class SchedulerClient implements AsyncIterable<SchedulerEvent> {
         off();
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
       }, timeoutMs);
+      // The first listener gets the events that came before it synchronously, inside on():
+      // `off` may not be assigned yet when the pick succeeds.
+      let picked = false;
       const off = this.on((event) => {
+        if (picked) return;
         const value = pick(event);
         if (value === undefined) return;
+        picked = true;
         clearTimeout(timer);
-        off();
+        queueMicrotask(() => off());
         resolve(value);
       });
       void this.disconnected.then((d) => {
@@ -364,6 +369,12 @@ export class SchedulerClient implements AsyncIterable<SchedulerEvent> {
   launch(offer: Offer, tasks: TaskInfo[], filters?: { refuse_seconds?: number }): Promise<HttpResponse> {
     const taskInfos = tasks.map((t) => (t.agent_id?.value ? t : { ...t, agent_id: offer.agent_id }));
     return this.accept([offer.id.value], [{ type: 'LAUNCH', launch: { task_infos: taskInfos } }], filters);
+  }
+
+  /** ACCEPT with one LAUNCH_GROUP: `tasks` start together under `executor` (agent_id set from the offer when empty). */
+  launchGroup(offer: Offer, executor: ExecutorInfo, tasks: TaskInfo[], filters?: { refuse_seconds?: number }): Promise<HttpResponse> {
+    const taskInfos = tasks.map((t) => (t.agent_id?.value ? t : { ...t, agent_id: offer.agent_id }));
+    return this.accept([offer.id.value], [{ type: 'LAUNCH_GROUP', launch_group: { executor, task_group: { tasks: taskInfos } } }], filters);
   }
 
   decline(offerIds: string[], filters?: { refuse_seconds?: number }): Promise<HttpResponse> {
