@@ -34,6 +34,11 @@ export interface ContainerConfig {
   containerInfo?: unknown;
   /** CommandInfo.environment alone (the image isolator puts an image's Env under it). */
   commandEnv?: Record<string, string>;
+  /**
+   * The container this one is nested in (a task of a task group under its executor): its sandbox,
+   * for SANDBOX_PATH volumes of type PARENT, and its network namespace, which this one joins.
+   */
+  parent?: { directory: string; networkNamespacePath?: string };
 }
 
 export interface Container {
@@ -44,6 +49,8 @@ export interface Container {
   readonly user: string;
   /** From the network isolator; undefined when the container shares the host's network. */
   readonly networkInfos: Record<string, unknown>[] | undefined;
+  /** The network namespace it joined (a CNI network's); undefined: the host's. Nested containers join it too. */
+  readonly networkNamespacePath: string | undefined;
   /** How a debug session enters it (containerizer/exec.ts); undefined: the host's namespaces. */
   readonly entry: ContainerEntry | undefined;
   /** Resolves once the container is gone and its isolators cleaned up. */
@@ -117,6 +124,7 @@ export class Containerizer {
       directory: files.directory,
       resources,
       ...(user === undefined ? {} : { user }),
+      ...(config.parent === undefined ? {} : { parentDirectory: config.parent.directory }),
     };
 
     const prepared: Isolator[] = [];
@@ -130,6 +138,8 @@ export class Containerizer {
         spec = applyPatch(spec, patch);
         if (patch.networkInfos !== undefined) networkInfos = patch.networkInfos;
       }
+      const parentNetns = config.parent?.networkNamespacePath;
+      if (parentNetns !== undefined) spec = { ...spec, networkNamespacePath: parentNetns };
       spec = this.checkIsolation(spec, config.containerInfo);
       process = await this.launcher.launch(spec);
     } catch (err) {
@@ -150,6 +160,7 @@ export class Containerizer {
       directory: files.directory,
       user: name,
       networkInfos,
+      networkNamespacePath: spec.networkNamespacePath,
       entry: process.entry,
       wait: () => done,
       kill: (signal) => process.kill(signal),

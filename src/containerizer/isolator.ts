@@ -16,6 +16,8 @@ export interface ContainerRequest {
   readonly commandEnv?: Readonly<Record<string, string>>;
   /** The sandbox on the host; it exists and belongs to the task's user. */
   readonly directory: string;
+  /** For a nested container (a task of a group), its parent's sandbox on the host (SANDBOX_PATH PARENT volumes). */
+  readonly parentDirectory?: string;
   /** The user the task runs as; undefined means the agent's own user. */
   readonly user?: { name: string; uid: number; gid: number };
   readonly resources: ContainerResources;

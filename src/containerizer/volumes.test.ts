@@ -96,3 +96,25 @@ describe('preparing volumes', () => {
     expect(existsSync(join(sandbox, 'real'))).toBe(true);
   });
 });
+
+describe('SANDBOX_PATH volumes of type PARENT (tasks of a group)', () => {
+  const parentVolume: Volume = { mode: 'RW', container_path: 'shared', source: { type: 'SANDBOX_PATH', sandbox_path: { type: 'PARENT', path: 'data' } } };
+
+  it("link the parent's directory into the sandbox without bind mounts (posix)", async () => {
+    const parent = temp();
+    const sandbox = join(parent, 'containers', 'c1');
+    mkdirSync(sandbox, { recursive: true });
+    const mounts = await prepareVolumes([parentVolume], { sandbox, parentSandbox: parent, containerSandbox: sandbox, hasRootfs: false, mounts: false });
+    expect(mounts).toEqual([]);
+    expect(readlinkSync(join(sandbox, 'shared'))).toBe(join(parent, 'data'));
+    expect(lstatSync(join(parent, 'data')).isDirectory()).toBe(true);
+  });
+
+  it("bind the parent's directory where the container sees its sandbox (oci)", async () => {
+    const parent = temp();
+    const sandbox = join(parent, 'containers', 'c1');
+    mkdirSync(sandbox, { recursive: true });
+    const mounts = await prepareVolumes([parentVolume], { sandbox, parentSandbox: parent, containerSandbox: '/mnt/mesos/sandbox', hasRootfs: true, mounts: true });
+    expect(mounts).toEqual([{ source: join(parent, 'data'), destination: '/mnt/mesos/sandbox/shared', readOnly: false }]);
+  });
+});

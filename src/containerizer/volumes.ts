@@ -21,8 +21,8 @@ export interface VolumeMount {
 /** A volume turned into what it needs: where it comes from and where it goes. */
 interface PlannedVolume {
   index: number;
-  /** Absolute host path, or a path relative to the container's own sandbox. */
-  source: { kind: 'host'; path: string } | { kind: 'sandbox'; path: string };
+  /** Absolute host path, or a path relative to the container's own sandbox or to its parent's. */
+  source: { kind: 'host'; path: string } | { kind: 'sandbox'; path: string } | { kind: 'parent'; path: string };
   containerPath: string;
   readOnly: boolean;
 }
@@ -44,12 +44,13 @@ function hasDotDot(path: string): boolean {
  * `mounts` is whether the container gets bind mounts (the oci launcher); without them only
  * read-write SANDBOX_PATH volumes at relative paths work (as symlinks, as in Mesos).
  */
-export function validateVolumes(volumes: readonly Volume[], ctx: { mounts: boolean }): string | undefined {
+export function validateVolumes(volumes: readonly Volume[], ctx: { mounts: boolean; nested?: boolean }): string | undefined {
   const planned = planVolumes(volumes, ctx);
   return 'error' in planned ? planned.error : undefined;
 }
 
-function planVolumes(volumes: readonly Volume[], ctx: { mounts: boolean }): PlannedVolume[] | { error: string } {
+/** `nested`: the container has a parent (a task of a group), whose sandbox PARENT volumes share. */
+function planVolumes(volumes: readonly Volume[], ctx: { mounts: boolean; nested?: boolean }): PlannedVolume[] | { error: string } {
   const out: PlannedVolume[] = [];
   for (const [index, volume] of volumes.entries()) {
     const field = `container.volumes[${index}]`;
@@ -88,12 +89,12 @@ function planVolumes(volumes: readonly Volume[], ctx: { mounts: boolean }): Plan
         case 'SANDBOX_PATH': {
           const sp = src.sandbox_path;
           if (sp === undefined) return { error: `${field}.source.sandbox_path is missing: SANDBOX_PATH volumes need source.sandbox_path.path` };
-          if (sp.type === 'PARENT') {
+          if (sp.type === 'PARENT' && ctx.nested !== true) {
             return { error: `${field}.source.sandbox_path.type PARENT shares the parent container's sandbox, which only nested containers (task groups) have; use SELF` };
           }
           const rel = cleanRelative(sp.path);
           if (rel === undefined) return { error: `${field}.source.sandbox_path.path '${sp.path}' must be a relative path inside the sandbox, without '..'` };
-          source = { kind: 'sandbox', path: rel };
+          source = { kind: sp.type === 'PARENT' ? 'parent' : 'sandbox', path: rel };
           break;
         }
         default:
@@ -122,6 +123,8 @@ function planVolumes(volumes: readonly Volume[], ctx: { mounts: boolean }): Plan
 export interface VolumeContext {
   /** The container's sandbox on the host. */
   sandbox: string;
+  /** Its parent's sandbox on the host, for a nested container (SANDBOX_PATH volumes of type PARENT). */
+  parentSandbox?: string;
   /** Where the sandbox appears inside the container (the same path when it shares the host's root). */
   containerSandbox: string;
   /** Whether the container has its own root filesystem (an image). */
@@ -143,7 +146,7 @@ export class VolumeError extends Error {
  * volumes become symlinks in the sandbox and no mounts are returned.
  */
 export async function prepareVolumes(volumes: readonly Volume[], ctx: VolumeContext): Promise<VolumeMount[]> {
-  const planned = planVolumes(volumes, ctx);
+  const planned = planVolumes(volumes, { mounts: ctx.mounts, nested: ctx.parentSandbox !== undefined });
   if ('error' in planned) throw new VolumeError(planned.error);
   const mounts: VolumeMount[] = [];
   for (const volume of planned) {
@@ -155,8 +158,10 @@ export async function prepareVolumes(volumes: readonly Volume[], ctx: VolumeCont
         throw new VolumeError(`${field}: host path '${source}' does not exist on this agent; create it first or fix the path`);
       }
     } else {
-      source = join(ctx.sandbox, volume.source.path);
-      await mkdirOwned(ctx.sandbox, volume.source.path, ctx.owner);
+      // The parent's sandbox belongs to the executor's user, as the task's does (one framework).
+      const base = volume.source.kind === 'parent' ? ctx.parentSandbox! : ctx.sandbox;
+      source = join(base, volume.source.path);
+      await mkdirOwned(base, volume.source.path, ctx.owner);
     }
     const sourceIsDir = (await stat(source)).isDirectory();
 
@@ -200,12 +205,13 @@ async function mkdirOwned(base: string, rel: string, owner: { uid: number; gid: 
   for (const part of rel.split('/').filter((p) => p !== '')) {
     path = join(path, part);
     const st = await lstat(path).catch(() => undefined);
-    if (st === undefined) {
-      await mkdir(path, { mode: 0o755 });
+    // Made meanwhile by another container (the tasks of a group share their parent's sandbox): fine.
+    const made = st === undefined ? await mkdir(path, { mode: 0o755 }).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? false : Promise.reject(err))) : false;
+    if (made) {
       if (owner !== undefined) {
         await chown(path, owner.uid, owner.gid);
       }
-    } else if (!st.isDirectory()) {
+    } else if (!(st ?? (await lstat(path))).isDirectory()) {
       throw new VolumeError(`'${path}' exists in the sandbox and is not a directory`);
     }
   }
@@ -237,6 +243,7 @@ export class VolumeIsolator implements Isolator {
     try {
       mounts = await prepareVolumes(volumes, {
         sandbox: request.directory,
+        ...(request.parentDirectory === undefined ? {} : { parentSandbox: request.parentDirectory }),
         containerSandbox: hasRootfs ? SANDBOX_PATH_IN_IMAGE : request.directory,
         hasRootfs,
         mounts: this.options.isolates,
