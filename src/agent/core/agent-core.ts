@@ -2,10 +2,20 @@
  * The agent core: a deterministic state machine over frameworks, command executors and tasks.
  * Inputs in, effects out, synchronously; time and ids are injected, the shell does all I/O.
  */
-import { type FrameworkInfo, hasCapability, isTerminalState, type KillPolicy, type TaskInfo, type TaskReport } from '../../api/index.js';
+import {
+  type ExecutorCall,
+  type ExecutorReport,
+  type FrameworkInfo,
+  hasCapability,
+  isTerminalState,
+  type KillPolicy,
+  type TaskInfo,
+  type TaskReport,
+} from '../../api/index.js';
 import { assert, assertNever, type Clock, type IdSource, uuidToBase64 } from '../../base/index.js';
 import { type KillCause, namesNetwork, planCommandTask, terminalStatusFor } from './command-executor.js';
-import type { AgentEffect, AgentInput, ContainerExit, ContainerLimitation } from './effects.js';
+import type { AgentEffect, AgentInput, ContainerExit, ContainerLaunch, ContainerLimitation } from './effects.js';
+import { DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS, executorCallError, HttpExecutors } from './http-executors.js';
 import { AgentBooks } from './books.js';
 import { CommandTaskChecks, taskCheckers } from './checks.js';
 import { gracePeriodMs, requestKill, startKill } from './kill.js';
@@ -20,6 +30,10 @@ export interface AgentCoreConfig {
   ip: string;
   port: number;
   executorShutdownGracePeriodMs: number;
+  /** --executor_registration_timeout; default 1 minute. */
+  executorRegistrationTimeoutMs?: number;
+  /** How to start agora's default executor (task groups); without it task groups fail to launch. */
+  defaultExecutorCommand?: ContainerLaunch['command'];
 }
 
 export interface AgentCoreDeps {
@@ -41,12 +55,30 @@ export class AgentCore {
     killUnhealthy: (executor) => this.killUnhealthy(executor),
     log: (level, message) => this.log(level, message),
   });
+  /** Custom and default executors (http-executors.ts). */
+  private readonly http: HttpExecutors;
   private effects: AgentEffect[] = [];
   private agentIdValue: string | undefined;
   private masterHostnameValue: string | undefined;
 
   constructor(private readonly deps: AgentCoreDeps) {
     this.updates = new StatusUpdateManager(deps.clock);
+    const { config } = deps;
+    this.http = new HttpExecutors({
+      clock: deps.clock,
+      ids: deps.ids,
+      config: {
+        ...config,
+        executorRegistrationTimeoutMs: config.executorRegistrationTimeoutMs ?? DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+      },
+      books: this.books,
+      updates: this.updates,
+      counters: this.counters,
+      agentId: () => this.agentIdValue,
+      emit: (effect) => this.effects.push(effect),
+      emitUpdates: (effects) => this.emitUpdates(effects),
+      log: (level, message) => this.log(level, message),
+    });
   }
 
   get frameworks(): ReadonlyMap<string, FrameworkEntry> {
@@ -94,8 +126,34 @@ export class AgentCore {
         this.onShutdownFramework(input.frameworkId);
         break;
       case 'shutdown':
-        for (const framework of this.frameworks.values()) this.shutdownExecutors(framework);
+        for (const framework of [...this.frameworks.values()]) {
+          this.shutdownExecutors(framework);
+          this.http.shutdownFramework(framework);
+        }
         break;
+      case 'runTaskGroup':
+        this.http.runTasks(input.frameworkId, input.frameworkInfo, input.executor, input.tasks, true);
+        break;
+      case 'shutdownExecutor':
+        this.onShutdownExecutor(input.frameworkId, input.executorId);
+        break;
+      case 'frameworkMessage': {
+        const executor = this.books.httpExecutor(input.frameworkId, input.executorId);
+        if (executor === undefined) this.log('warn', `Dropping a framework message for unknown executor ${input.executorId} of framework ${input.frameworkId}`);
+        else this.http.frameworkMessage(executor, input.data);
+        break;
+      }
+      case 'executorCall': {
+        const executor = this.books.httpExecutor(input.call.framework_id.value, input.call.executor_id.value);
+        assert(executor !== undefined && executorCallError(this.books, input.call) === undefined, 'executor call dispatched without its check');
+        this.http.call(executor, input.call);
+        break;
+      }
+      case 'executorDisconnected': {
+        const executor = this.books.httpExecutor(input.frameworkId, input.executorId);
+        if (executor !== undefined) this.http.disconnected(executor);
+        break;
+      }
       case 'containerLaunched':
         this.onContainerLaunched(input.containerId, input.pid, input.networkInfos);
         break;
@@ -127,12 +185,12 @@ export class AgentCore {
     const reports: TaskReport[] = [];
     for (const framework of this.frameworks.values()) {
       if (framework.terminating) continue;
-      for (const executor of framework.executors.values()) {
-        const head = this.updates.head(framework.id, executor.id);
+      const tasks = [...framework.executors.values()].map((e) => ({ task: e.task, head: this.updates.head(framework.id, e.id) }));
+      for (const { task, head } of [...tasks, ...this.http.taskReports(framework)]) {
         reports.push({
           framework_id: { value: framework.id },
-          task: executor.task.info,
-          state: executor.task.state,
+          task: task.info,
+          state: task.state,
           ...(head === undefined ? {} : { status_update_state: head.state, status_update_uuid: head.uuid! }),
         });
       }
@@ -140,11 +198,27 @@ export class AgentCore {
     return reports;
   }
 
-  /** FrameworkInfos (with their ids) of the frameworks whose tasks taskReports() lists. */
+  /** Custom and default executors whose containers may still run, for the master's accounting. */
+  executorReports(): ExecutorReport[] {
+    return [...this.frameworks.values()]
+      .filter((f) => !f.terminating)
+      .flatMap((f) => [...f.httpExecutors.values()].filter((e) => e.phase !== 'exited'))
+      .map((e) => ({ framework_id: { value: e.frameworkId }, executor_info: e.info }));
+  }
+
+  /** FrameworkInfos (with their ids) of the frameworks whose tasks and executors the reports list. */
   frameworkInfos(): FrameworkInfo[] {
     return [...this.frameworks.values()]
-      .filter((f) => !f.terminating && f.executors.size > 0)
+      .filter((f) => !f.terminating && (f.executors.size > 0 || f.httpExecutors.size > 0))
       .map((f) => ({ ...f.info, id: { value: f.id } }));
+  }
+
+  /**
+   * Whether the agent takes a v1 Executor API call (facts 2): the status and message to answer
+   * otherwise. Dispatch an accepted call as an `executorCall` input.
+   */
+  executorCallError(call: ExecutorCall): { status: 400 | 403 | 501; message: string } | undefined {
+    return executorCallError(this.books, call);
   }
 
   /** Containers not yet known to have exited. */
@@ -153,6 +227,7 @@ export class AgentCore {
   }
 
   private onRunTask(frameworkId: string, info: FrameworkInfo, task: TaskInfo): void {
+    if (task.executor !== undefined) return this.http.runTasks(frameworkId, info, task.executor, [task], false);
     const taskId = task.task_id.value;
     const known = this.frameworks.get(frameworkId);
     if (known?.terminating) return this.log('warn', `Ignoring task ${taskId}: framework ${frameworkId} is shutting down`);
@@ -205,7 +280,11 @@ export class AgentCore {
     // As Mesos: a terminating framework cannot acknowledge, so it gets no update.
     if (framework?.terminating) return this.log('warn', `Ignoring kill of task ${taskId}: framework ${frameworkId} is shutting down`);
     const executor = framework?.executors.get(taskId);
-    if (executor === undefined) return this.answerUnknownTaskKill(frameworkId, taskId, framework);
+    if (executor === undefined) {
+      const http = this.books.httpExecutorOfTask(frameworkId, taskId);
+      if (http !== undefined) return this.http.killTask(http.executor, http.task, policy);
+      return this.answerUnknownTaskKill(frameworkId, taskId, framework);
+    }
     // A terminal update is already on its way to the master.
     if (isTerminalState(executor.task.state)) return;
     if (executor.kill === undefined && hasCapability(framework!.info, 'TASK_KILLING_STATE')) {
@@ -239,6 +318,21 @@ export class AgentCore {
     this.emitUpdates(outcome.effects);
     const executor = this.books.executor(frameworkId, taskId);
     if (executor !== undefined && isTerminalState(outcome.status.state)) this.completeExecutorIfDone(executor);
+    const http = this.books.httpExecutorOfTask(frameworkId, taskId);
+    if (http !== undefined) this.http.acknowledged(http.executor, http.task);
+  }
+
+  /** The scheduler's SHUTDOWN: a command task's executor kills its task; others are asked to stop. */
+  private onShutdownExecutor(frameworkId: string, executorId: string): void {
+    const framework = this.frameworks.get(frameworkId);
+    const command = framework?.executors.get(executorId);
+    if (command !== undefined) {
+      const grace = Math.min(gracePeriodMs(command.task.info.kill_policy), this.deps.config.executorShutdownGracePeriodMs);
+      return this.killContainer(command, 'shutdown', grace);
+    }
+    const executor = framework?.httpExecutors.get(executorId);
+    if (executor === undefined) return this.log('warn', `Cannot shut down executor ${executorId} of framework ${frameworkId}: it is not running here`);
+    this.http.shutdown(executor);
   }
 
   private onShutdownFramework(frameworkId: string): void {
@@ -247,6 +341,7 @@ export class AgentCore {
     framework.terminating = true;
     this.emitUpdates(this.updates.cleanup(frameworkId));
     this.shutdownExecutors(framework);
+    this.http.shutdownFramework(framework);
   }
 
   /** Kills every live container of `framework` with the shorter of its kill grace and the shutdown grace. */
@@ -259,6 +354,8 @@ export class AgentCore {
   }
 
   private onContainerLaunched(containerId: string, pid: number, networkInfos: Record<string, unknown>[] | undefined): void {
+    const http = this.books.httpExecutorOfContainer(containerId);
+    if (http !== undefined) return this.http.containerLaunched(http, pid, networkInfos);
     const executor = this.books.executorOfContainer(containerId);
     if (executor === undefined || executor.phase !== 'launching') return;
     executor.phase = 'running';
@@ -293,6 +390,8 @@ export class AgentCore {
   }
 
   private onContainerLaunchFailed(containerId: string, message: string): void {
+    const http = this.books.httpExecutorOfContainer(containerId);
+    if (http !== undefined) return this.http.containerLaunchFailed(http, message);
     const executor = this.books.executorOfContainer(containerId);
     if (executor === undefined || executor.phase !== 'launching') return;
     executor.phase = 'exited';
@@ -311,6 +410,8 @@ export class AgentCore {
   }
 
   private onContainerExited(containerId: string, exit: ContainerExit): void {
+    const http = this.books.httpExecutorOfContainer(containerId);
+    if (http !== undefined) return this.http.containerExited(http, exit);
     const executor = this.books.executorOfContainer(containerId);
     if (executor === undefined || executor.phase === 'exited') return;
     assert(executor.phase === 'running', `container ${containerId} exited while ${executor.phase}`);
@@ -328,6 +429,11 @@ export class AgentCore {
 
   private onTimerFired({ timer }: Extract<AgentInput, { kind: 'timerFired' }>): void {
     if (timer.kind === 'statusUpdateRetry') return this.emitUpdates(this.updates.retry(timer));
+    if (timer.kind === 'executorRegistration' || timer.kind === 'executorShutdown') {
+      const http = this.books.httpExecutorOfContainer(timer.containerId);
+      if (http !== undefined) this.http.timerFired(http, timer.kind);
+      return;
+    }
     const executor = this.books.executorOfContainer(timer.containerId);
     if (executor === undefined || executor.phase !== 'running') return;
     if (timer.kind === 'healthCheck' || timer.kind === 'check') return this.checks.timerFired(executor, timer.kind);
@@ -397,7 +503,7 @@ export class AgentCore {
         this.effects.push(effect);
         continue;
       }
-      const task = this.books.executor(effect.frameworkId, effect.status.task_id.value)?.task;
+      const task = this.books.task(effect.frameworkId, effect.status.task_id.value);
       this.effects.push({
         kind: 'forwardStatus',
         frameworkId: effect.frameworkId,

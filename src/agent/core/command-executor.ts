@@ -74,7 +74,7 @@ function commandEnvironment(task: TaskInfo): Record<string, string> {
 }
 
 /** The limits of a task's container: its cpus, mem and disk scalars; absent or zero is no limit. */
-export function containerResources(task: TaskInfo): ContainerResources {
+export function containerResources(task: Pick<TaskInfo, 'resources'>): ContainerResources {
   const parsed = Resources.tryFromWire(task.resources ?? []);
   if ('error' in parsed) return {};
   const out: ContainerResources = {};

@@ -2,7 +2,7 @@
  * What goes into the agent core (inputs) and what comes out (effects). The shell turns master
  * events, container exits and timers into inputs, and carries out the effects in order.
  */
-import type { FrameworkInfo, KillPolicy, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
+import type { ExecutorCall, ExecutorEvent, ExecutorInfo, FrameworkInfo, KillPolicy, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
 import type { Probe, ProbeResult } from '../../executor/checks/core.js';
 import type { CheckerKind } from './checks.js';
 import type { StatusRetryTimer } from './status-update-manager.js';
@@ -14,7 +14,11 @@ export type AgentTimer =
   /** The task's max_completion_time is reached: kill it and fail it. */
   | { kind: 'maxCompletion'; containerId: string }
   /** A command task's health check or check is due: its next probe, or its probe's timeout. */
-  | { kind: CheckerKind; containerId: string };
+  | { kind: CheckerKind; containerId: string }
+  /** A custom or default executor did not subscribe within --executor_registration_timeout. */
+  | { kind: 'executorRegistration'; containerId: string }
+  /** An executor told to shut down is still alive after its grace period: destroy it. */
+  | { kind: 'executorShutdown'; containerId: string };
 
 /** A stable key for a timer, so the shell can keep one real timer per key. */
 export function timerKey(timer: AgentTimer): string {
@@ -66,7 +70,20 @@ export type AgentInput =
   | { kind: 'containerExited'; containerId: string; exit: ContainerExit }
   | { kind: 'timerFired'; timer: AgentTimer }
   /** A probe that a `runCheck` effect started has answered. */
-  | { kind: 'checkResult'; containerId: string; checker: CheckerKind; attempt: number; result: ProbeResult };
+  | { kind: 'checkResult'; containerId: string; checker: CheckerKind; attempt: number; result: ProbeResult }
+  /** The tasks of a group, for their executor (the default executor, or a custom one). */
+  | { kind: 'runTaskGroup'; frameworkId: string; frameworkInfo: FrameworkInfo; executor: ExecutorInfo; tasks: TaskInfo[] }
+  /** The scheduler's SHUTDOWN: the executor is asked to stop, and destroyed after its grace period. */
+  | { kind: 'shutdownExecutor'; frameworkId: string; executorId: string }
+  /** The scheduler's MESSAGE for an executor. */
+  | { kind: 'frameworkMessage'; frameworkId: string; executorId: string; data: string }
+  /**
+   * A v1 Executor API call that executorCallError() accepted. For SUBSCRIBE the shell has already
+   * opened the new event stream (closing an older one).
+   */
+  | { kind: 'executorCall'; call: ExecutorCall }
+  /** An executor's event stream closed. */
+  | { kind: 'executorDisconnected'; frameworkId: string; executorId: string };
 
 /** What the containerizer is asked to start: everything already resolved by the core. */
 export interface ContainerLaunch {
@@ -86,6 +103,11 @@ export interface ContainerLaunch {
   commandEnv?: Record<string, string>;
 }
 
+/** An executor event as the core produces it: SUBSCRIBED without agent_info. */
+export type ExecutorEventOut =
+  | Exclude<ExecutorEvent, { type: 'SUBSCRIBED' }>
+  | { type: 'SUBSCRIBED'; subscribed: Omit<Extract<ExecutorEvent, { type: 'SUBSCRIBED' }>['subscribed'], 'agent_info'> };
+
 export type AgentEffect =
   | { kind: 'launchContainer'; launch: ContainerLaunch }
   | { kind: 'signalContainer'; containerId: string; signal: 'SIGTERM' | 'SIGKILL' }
@@ -97,5 +119,16 @@ export type AgentEffect =
   | { kind: 'runCheck'; containerId: string; checker: CheckerKind; attempt: number; probe: Probe }
   /** Stop that probe (it timed out, or the task is being killed); its result is not wanted. */
   | { kind: 'abortCheck'; containerId: string; checker: CheckerKind; attempt: number }
+  /**
+   * Write an event on an executor's stream, if one is open. SUBSCRIBED comes without `agent_info`,
+   * which the shell fills in.
+   */
+  | { kind: 'executorEvent'; frameworkId: string; executorId: string; event: ExecutorEventOut }
+  /** End an executor's event stream (its container is gone). */
+  | { kind: 'closeExecutorStream'; frameworkId: string; executorId: string }
+  /** An executor's MESSAGE, for the master (EXECUTOR_MESSAGE). */
+  | { kind: 'executorMessage'; frameworkId: string; executorId: string; data: string }
+  /** A custom or default executor's container ended (EXECUTOR_EXITED); `status` is its wait status. */
+  | { kind: 'executorExited'; frameworkId: string; executorId: string; status?: number }
   /** Something an operator may want to know about, such as an ignored event. */
   | { kind: 'log'; level: 'info' | 'warn'; message: string };

@@ -23,9 +23,11 @@ export {
   type ContainerLaunch,
   type ContainerLimitation,
   type ContainerResources,
+  type ExecutorEventOut,
 } from './effects.js';
+export { DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS } from './http-executors.js';
 export { executorRunPath, executorRunsPath, metaRunPath, virtualSandboxPath } from './paths.js';
-export type { AgentCounters, ContainerPhase, ExecutorEntry, FrameworkEntry, TaskEntry } from './state.js';
+export type { AgentCounters, ContainerPhase, ExecutorEntry, FrameworkEntry, HttpExecutorEntry, TaskEntry } from './state.js';
 export {
   STATUS_UPDATE_RETRY_INTERVAL_MAX_MS,
   STATUS_UPDATE_RETRY_INTERVAL_MIN_MS,

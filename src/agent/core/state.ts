@@ -2,7 +2,7 @@
  * The agent's books: frameworks, their executors (one per command task) and tasks, live and
  * completed. Plain data owned by the agent core; the HTTP shell reads it, never writes it.
  */
-import type { FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
+import type { ExecutorInfo, FrameworkInfo, TaskInfo, TaskState, TaskStatus, TaskStatusReason } from '../../api/index.js';
 import type { TaskCheckers } from './checks.js';
 import type { KillCause } from './command-executor.js';
 import type { ContainerLimitation } from './effects.js';
@@ -53,12 +53,64 @@ export interface ExecutorEntry {
   checkers?: TaskCheckers;
 }
 
+/**
+ * An executor that is a process of its own and speaks the v1 Executor API (Mesos's HTTP
+ * executors): a custom executor, or the default executor of task groups. It runs any number of
+ * tasks, given to it over time.
+ *
+ *   registering --(SUBSCRIBE)--> running
+ *        |                          |  SHUTDOWN_EXECUTOR / framework shut down / registration timeout
+ *        +-------------+------------+
+ *                      v
+ *                 terminating --(container gone)--> terminated
+ * (registering and running also go straight to terminated when the container ends.)
+ */
+export type HttpExecutorState = 'registering' | 'running' | 'terminating' | 'terminated';
+
+/** Why an executor was destroyed: decides how its unfinished tasks end (Mesos's ContainerTermination). */
+export interface ExecutorTermination {
+  state: TaskState;
+  reason: TaskStatusReason;
+  message: string;
+}
+
+/** Tasks given to an executor before it subscribed, delivered in order on SUBSCRIBED. */
+export type QueuedLaunch = { kind: 'task'; taskId: string } | { kind: 'group'; taskIds: string[] };
+
+export interface HttpExecutorEntry {
+  readonly id: string;
+  readonly frameworkId: string;
+  readonly containerId: string;
+  readonly directory: string;
+  /** As the master sent it (framework_id set); the executor sees it in SUBSCRIBED. */
+  readonly info: ExecutorInfo;
+  readonly launchedAtMs: number;
+  state: HttpExecutorState;
+  phase: ContainerPhase;
+  pid?: number;
+  networkInfos?: Record<string, unknown>[];
+  /** An event stream is open; events for an executor without one are dropped, as Mesos does. */
+  connected: boolean;
+  readonly queued: QueuedLaunch[];
+  /** Its tasks not yet completed (queued, delivered, or terminal with updates in flight), by id. */
+  readonly tasks: Map<string, TaskEntry>;
+  /** Task ids of each task group it was given, so that a kill of a queued task kills its group. */
+  readonly groups: string[][];
+  readonly completedTasks: TaskEntry[];
+  termination?: ExecutorTermination;
+  /** Kill the container as soon as it exists (destroyed while launching). */
+  destroyOnLaunch?: boolean;
+}
+
 export interface FrameworkEntry {
   readonly id: string;
   info: FrameworkInfo;
   /** Invariant: holds only executors not yet completed (see AgentCore.completeExecutorIfDone). */
   readonly executors: Map<string, ExecutorEntry>;
   readonly completedExecutors: ExecutorEntry[];
+  /** Custom and default executors, live (http-executors.ts), and those that ended. */
+  readonly httpExecutors: Map<string, HttpExecutorEntry>;
+  readonly completedHttpExecutors: HttpExecutorEntry[];
   /** SHUTDOWN_FRAMEWORK arrived: its containers are being killed and its updates are dropped. */
   terminating: boolean;
 }
