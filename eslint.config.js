@@ -80,6 +80,8 @@ export default tseslint.config(
   layer(['src/master/core/**/*.ts'], [...above.master, 'http', 'io', 'etcd'], [noNodeModules]),
   layer(['src/agent/**/*.ts'], above.agent, [], checksEntry),
   layer(['src/agent/core/**/*.ts'], [...above.agent, 'http', 'io', 'etcd'], [noNodeModules], checksCoreEntry),
+  // The default executor: a process on the v1 Executor API, beside the agent, never inside it.
+  layer(['src/executor/**/*.ts'], ['io', 'etcd', 'allocator', 'master', 'agent', 'containerizer', 'cli', 'main', 'sim']),
   layer(['src/executor/checks/**/*.ts'], ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'cli', 'main', 'sim']),
   layer(checksPure, ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'cli', 'main', 'sim'], [noNodeModules]),
   layer(['src/cli/**/*.ts'], above.cli),

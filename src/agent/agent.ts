@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AGORA_VERSION, type AgentEvent, type AgentSubscribe, type Attribute } from '../api/index.js';
+import { AGORA_VERSION, type AgentEvent, type AgentInfo, type AgentSubscribe, type Attribute } from '../api/index.js';
 import {
   agentIsRoot,
   Containerizer,
@@ -21,9 +21,18 @@ import { createHttpServer } from '../http/index.js';
 import type { Resources } from '../resources/index.js';
 import { killLeftoverContainers } from './checkpoint/pids.js';
 import { checkpointResources, loadCheckpointedResources } from './checkpoint/resources.js';
-import { AgentCore } from './core/index.js';
-import { type AgentDescription, registerAgentEndpoints, registerFilesEndpoints, SandboxPaths } from './http/index.js';
+import { AgentCore, type ContainerLaunch } from './core/index.js';
+import {
+  type AgentDescription,
+  ExecutorStreams,
+  nestedContainerHandlers,
+  registerAgentEndpoints,
+  registerExecutorApi,
+  registerFilesEndpoints,
+  SandboxPaths,
+} from './http/index.js';
 import { MasterLink } from './master-link.js';
+import { NestedContainers } from './nested-containers.js';
 import { AgentRuntime, systemClock } from './runtime.js';
 
 export interface AgentOptions {
@@ -39,6 +48,10 @@ export interface AgentOptions {
   resources: Resources;
   attributes: Attribute[];
   executorShutdownGracePeriodMs: number;
+  /** --executor_registration_timeout; default 1 minute. */
+  executorRegistrationTimeoutMs?: number;
+  /** How to start agora's default executor (src/main/default-executor.ts); without it task groups fail. */
+  defaultExecutorCommand?: ContainerLaunch['command'];
   /** Flag values as /flags shows them (Mesos flag names, string values). */
   flags: Record<string, string>;
   logger: Logger;
@@ -53,6 +66,10 @@ export class Agent {
   private core!: AgentCore;
   private runtime!: AgentRuntime;
   private link!: MasterLink;
+  /** Streams of custom and default executors (v1 Executor API). */
+  private executorStreams!: ExecutorStreams;
+  /** Containers nested in executors' containers: the tasks of groups. */
+  private nested!: NestedContainers;
   private description!: AgentDescription;
   private stopping: Promise<void> | undefined;
 
@@ -77,10 +94,19 @@ export class Agent {
       () => agent.runtime?.runningContainers() ?? [],
       {
         files: { paths, names },
-        // Debug sessions enter running top-level containers (nested ones have a parent).
-        enterable: (id) => (id.parent === undefined ? agent.runtime?.runningContainers().find((c) => c.containerId === id.value) : undefined),
+        // Debug sessions enter running containers: executors' and commands' (top level), and tasks of groups (nested).
+        enterable: (id) =>
+          id.parent === undefined
+            ? agent.runtime?.runningContainers().find((c) => c.containerId === id.value)
+            : agent.nested?.running().find((n) => n.id.value === id.value)?.container,
+        handlers: [nestedContainerHandlers(() => agent.nested)],
       },
     );
+    registerExecutorApi(app, {
+      core: () => agent.core,
+      dispatch: (input) => agent.runtime.dispatch(input),
+      streams: () => agent.executorStreams,
+    });
     registerFilesEndpoints(app, paths, names);
     await app.listen({ host: options.listenIp, port: options.port });
     agent.wire((app.server.address() as AddressInfo).port);
@@ -114,6 +140,8 @@ export class Agent {
     log.info({ tasks: this.core.liveContainerCount() }, 'agent stopping: killing all tasks');
     this.runtime.dispatch({ kind: 'shutdown' });
     await this.runtime.drained();
+    await this.nested.drained();
+    this.executorStreams.closeAll();
     await this.link.stop();
     this.runtime.stopTimers();
     await this.app.close();
@@ -142,13 +170,24 @@ export class Agent {
         ip: options.advertisedIp,
         port,
         executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs,
+        ...(options.executorRegistrationTimeoutMs === undefined ? {} : { executorRegistrationTimeoutMs: options.executorRegistrationTimeoutMs }),
+        ...(options.defaultExecutorCommand === undefined ? {} : { defaultExecutorCommand: options.defaultExecutorCommand }),
       },
     });
-    this.runtime = new AgentRuntime(this.core, {
-      clock: systemClock,
-      containerizer: this.containerizer(options.launcher ?? new PosixLauncher()),
-      logger: options.logger,
+    const containerizer = this.containerizer(options.launcher ?? new PosixLauncher());
+    this.runtime = new AgentRuntime(this.core, { clock: systemClock, containerizer, logger: options.logger });
+    this.nested = new NestedContainers({
+      containerizer,
+      logger: options.logger.child({ component: 'nested-containers' }),
+      parent: (containerId) => {
+        const executor = this.core.books.httpExecutorOfContainer(containerId);
+        const container = this.runtime.runningContainers().find((c) => c.containerId === containerId);
+        if (executor === undefined || executor.phase !== 'running' || container === undefined) return undefined;
+        const netns = container.networkNamespacePath;
+        return { directory: executor.directory, user: container.user, ...(netns === undefined ? {} : { networkNamespacePath: netns }) };
+      },
     });
+    this.executorStreams = new ExecutorStreams(() => this.agentInfo());
     this.link = new MasterLink({
       masterUrl: options.masterUrl,
       logger: options.logger.child({ component: 'master-link' }),
@@ -157,6 +196,25 @@ export class Agent {
       onDisconnected: () => this.runtime.dispatch({ kind: 'disconnected' }),
     });
     this.runtime.setForwarder(this.link);
+    const link = this.link;
+    this.runtime.setExecutorSinks({
+      streams: this.executorStreams,
+      nested: this.nested,
+      master: {
+        executorMessage: (frameworkId, executorId, data) =>
+          link.post((agentId) => ({
+            type: 'EXECUTOR_MESSAGE',
+            agent_id: agentId,
+            executor_message: { framework_id: { value: frameworkId }, executor_id: { value: executorId }, data },
+          })),
+        executorExited: (frameworkId, executorId, status) =>
+          link.post((agentId) => ({
+            type: 'EXECUTOR_EXITED',
+            agent_id: agentId,
+            executor_exited: { framework_id: { value: frameworkId }, executor_id: { value: executorId }, ...(status === undefined ? {} : { status }) },
+          })),
+      },
+    });
     this.link.start();
   }
 
@@ -170,19 +228,26 @@ export class Agent {
   /** The SUBSCRIBE payload: this agent as it is now, with every task it still knows. */
   private subscription(): AgentSubscribe {
     const { description: d } = this;
-    const id = this.core.agentId;
     return {
-      agent_info: {
-        hostname: d.hostname,
-        port: d.port,
-        resources: d.resources.toWire(),
-        attributes: d.attributes,
-        ...(id === undefined ? {} : { id: { value: id } }),
-      },
+      agent_info: this.agentInfo(),
       endpoint: { ip: d.ip, port: d.port },
       version: d.version,
       tasks: this.core.taskReports(),
       frameworks: this.core.frameworkInfos(),
+      executors: this.core.executorReports(),
+    };
+  }
+
+  /** This agent's AgentInfo, as the master and executors (SUBSCRIBED) see it. */
+  private agentInfo(): AgentInfo {
+    const { description: d } = this;
+    const id = this.core.agentId;
+    return {
+      hostname: d.hostname,
+      port: d.port,
+      resources: d.resources.toWire(),
+      attributes: d.attributes,
+      ...(id === undefined ? {} : { id: { value: id } }),
     };
   }
 
@@ -203,6 +268,24 @@ export class Agent {
         // While stopping no task may start: it would outlive stop(). The master learns from UNSUBSCRIBE.
         if (this.stopping !== undefined) return log.warn({ taskId: task.task_id.value }, 'ignoring a task: the agent is stopping');
         this.runtime.dispatch({ kind: 'runTask', frameworkId: framework_id.value, frameworkInfo: framework_info, task });
+        break;
+      }
+      case 'RUN_TASK_GROUP': {
+        const { framework_id, framework_info, executor, task_group } = event.run_task_group;
+        if (this.stopping !== undefined) return log.warn({ executorId: executor.executor_id.value }, 'ignoring a task group: the agent is stopping');
+        this.runtime.dispatch({ kind: 'runTaskGroup', frameworkId: framework_id.value, frameworkInfo: framework_info, executor, tasks: task_group.tasks });
+        break;
+      }
+      case 'SHUTDOWN_EXECUTOR':
+        this.runtime.dispatch({
+          kind: 'shutdownExecutor',
+          frameworkId: event.shutdown_executor.framework_id.value,
+          executorId: event.shutdown_executor.executor_id.value,
+        });
+        break;
+      case 'FRAMEWORK_MESSAGE': {
+        const { framework_id, executor_id, data } = event.framework_message;
+        this.runtime.dispatch({ kind: 'frameworkMessage', frameworkId: framework_id.value, executorId: executor_id.value, data });
         break;
       }
       case 'KILL_TASK': {

@@ -76,6 +76,16 @@ export class MasterLink implements StatusForwarder {
     });
   }
 
+  /**
+   * Posts a call that names this agent (EXECUTOR_MESSAGE, EXECUTOR_EXITED). Best effort, as in
+   * Mesos: dropped while not subscribed (a master that missed an exit learns it from the next
+   * subscription's executor report).
+   */
+  post(build: (agentId: { value: string }) => AgentCall): void {
+    if (!this.subscribed || this.agentId === undefined) return;
+    void this.call(build({ value: this.agentId }));
+  }
+
   /** Stops reconnecting, tells the master the agent is leaving (best effort), closes the stream. */
   async stop(): Promise<void> {
     if (this.stopped) return;

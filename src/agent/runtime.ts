@@ -8,7 +8,15 @@ import type { Clock } from '../base/index.js';
 import { type Container, type Containerizer, describeExit, LaunchError } from '../containerizer/index.js';
 import { AgentCheckRunner } from './checks.js';
 import { checkpointPid, removeRunCheckpoint } from './checkpoint/pids.js';
-import { type AgentCore, type AgentEffect, type AgentInput, type AgentTimer, type ContainerLaunch, timerKey } from './core/index.js';
+import {
+  type AgentCore,
+  type AgentEffect,
+  type AgentInput,
+  type AgentTimer,
+  type ContainerLaunch,
+  type ExecutorEventOut,
+  timerKey,
+} from './core/index.js';
 
 /** Node's setTimeout cannot wait longer than 2^31-1 ms; longer timers re-arm in steps. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -23,12 +31,21 @@ export interface StatusForwarder {
   forwardStatus(frameworkId: string, status: TaskStatus, latestState: TaskState): void;
 }
 
+/** Where the effects of custom and default executors go: their streams, the master, their nested containers. */
+export interface ExecutorSinks {
+  streams: { send(frameworkId: string, executorId: string, event: ExecutorEventOut): void; close(frameworkId: string, executorId: string): void };
+  master: { executorMessage(frameworkId: string, executorId: string, data: string): void; executorExited(frameworkId: string, executorId: string, status?: number): void };
+  /** Kills what runs nested in a container that ended, resolving once it is gone. */
+  nested: { destroyChildren(parentContainerId: string): Promise<void> };
+}
+
 export class AgentRuntime {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly containers = new Map<string, Container>();
   /** One promise per container, settled once its process is gone and the core knows it. */
   private readonly lifecycles = new Set<Promise<void>>();
   private forwarder: StatusForwarder | undefined;
+  private executorSinks: ExecutorSinks | undefined;
   /** Probes of command tasks' health checks and checks. */
   private readonly checks: AgentCheckRunner;
 
@@ -42,6 +59,11 @@ export class AgentRuntime {
       dispatch: (input) => this.dispatch(input),
       logger: deps.logger,
     });
+  }
+
+  /** Where executors' events, messages and exits go; set once the HTTP server and link exist. */
+  setExecutorSinks(sinks: ExecutorSinks): void {
+    this.executorSinks = sinks;
   }
 
   /** Where STATUS_UPDATE calls go (the master link); set once the link exists. */
@@ -99,6 +121,18 @@ export class AgentRuntime {
       case 'abortCheck':
         this.checks.abort(effect);
         break;
+      case 'executorEvent':
+        this.executorSinks?.streams.send(effect.frameworkId, effect.executorId, effect.event);
+        break;
+      case 'closeExecutorStream':
+        this.executorSinks?.streams.close(effect.frameworkId, effect.executorId);
+        break;
+      case 'executorMessage':
+        this.executorSinks?.master.executorMessage(effect.frameworkId, effect.executorId, effect.data);
+        break;
+      case 'executorExited':
+        this.executorSinks?.master.executorExited(effect.frameworkId, effect.executorId, effect.status);
+        break;
       case 'log':
         this.deps.logger[effect.level](effect.message);
         break;
@@ -134,6 +168,8 @@ export class AgentRuntime {
       // Best effort: without it only a crash of the agent itself could leave this task behind.
       await checkpointPid(launch.metaDirectory, container.pid).catch((err: Error) => log.warn({ error: err.message }, 'cannot checkpoint the pid'));
       const exit = await container.wait();
+      // As Mesos destroys nested containers with their parent: a group's tasks die with its executor.
+      await this.executorSinks?.nested.destroyChildren(containerId);
       this.containers.delete(containerId);
       this.checks.abortContainer(containerId);
       await removeRunCheckpoint(launch.metaDirectory).catch(() => undefined);

@@ -28,6 +28,11 @@ export function agentCommand(): Command {
       'time a task gets between SIGTERM and SIGKILL when no kill policy says otherwise (default: 5secs)',
       parseDuration('--executor_shutdown_grace_period'),
     )
+    .option(
+      '--executor-registration-timeout <duration>',
+      'time a custom or default executor has to subscribe before it is destroyed and its tasks fail (default: 1mins)',
+      parseDuration('--executor_registration_timeout'),
+    )
     .option('--log-dir <dir>', 'write logs to <dir>/agent.log instead of stderr')
     .addOption(
       new Option('--logging-level <level>', 'INFO, WARNING or ERROR').argParser(parseLoggingLevel).default('info', 'INFO'),
@@ -55,6 +60,7 @@ export function agentCommand(): Command {
             ...optional<string>('resources', 'resources'),
             ...optional<string>('attributes', 'attributes'),
             ...optional<number>('executorShutdownGracePeriod', 'executorShutdownGracePeriodMs'),
+            ...optional<number>('executorRegistrationTimeout', 'executorRegistrationTimeoutMs'),
             ...(images === undefined ? {} : { images }),
             ...isolationOptionsFrom(opts),
             ...networkOptionsFrom(opts),

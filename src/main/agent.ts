@@ -8,8 +8,16 @@ import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AgoraError, formatDuration } from '../base/index.js';
+import { defaultExecutorCommand } from './default-executor.js';
 import { isEtcdUrl, parseEtcdUrl } from '../etcd/index.js';
-import { Agent, agentAttributes, agentResources, machineFacts, REGISTRATION_BACKOFF_FACTOR_MS } from '../agent/index.js';
+import {
+  Agent,
+  agentAttributes,
+  agentResources,
+  DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+  machineFacts,
+  REGISTRATION_BACKOFF_FACTOR_MS,
+} from '../agent/index.js';
 import {
   agentIsRoot,
   chooseIsolation,
@@ -45,6 +53,8 @@ export interface AgentConfig {
   attributes?: string;
   logger: Logger;
   executorShutdownGracePeriodMs?: number;
+  /** --executor_registration_timeout (Mesos: 1mins). */
+  executorRegistrationTimeoutMs?: number;
   /** --docker_registry, --docker_store_dir, --docker_config, --docker_pull_timeout, --image_provisioner_backend. */
   images?: ImageOptions;
   /** `--isolation`; absent: oci where the agent runs as root and crun or runc is installed, else posix. */
@@ -87,6 +97,10 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
   const grace = config.executorShutdownGracePeriodMs ?? DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD_MS;
   if (!(grace >= 0)) {
     throw new AgoraError('AGORA_ERR_VALIDATION', `--executor_shutdown_grace_period must not be negative, got ${grace} ms`);
+  }
+  const registrationTimeoutMs = config.executorRegistrationTimeoutMs ?? DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS;
+  if (!(registrationTimeoutMs > 0)) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `--executor_registration_timeout must be positive, got ${registrationTimeoutMs} ms`);
   }
   const workDir = resolve(config.workDir);
   try {
@@ -147,6 +161,7 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     enforce_container_disk_quota: String(config.enforceContainerDiskQuota ?? true),
     switch_user: String(agentIsRoot()),
     executor_shutdown_grace_period: formatDuration(grace),
+    executor_registration_timeout: formatDuration(registrationTimeoutMs),
     registration_backoff_factor: formatDuration(REGISTRATION_BACKOFF_FACTOR_MS),
     ...(config.resources === undefined ? {} : { resources: config.resources }),
     ...(config.attributes === undefined ? {} : { attributes: config.attributes }),
@@ -167,6 +182,8 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
       resources,
       attributes,
       executorShutdownGracePeriodMs: grace,
+      executorRegistrationTimeoutMs: registrationTimeoutMs,
+      defaultExecutorCommand: defaultExecutorCommand(),
       flags,
       logger: config.logger,
       launcher: isolation.launcher,

@@ -17,3 +17,5 @@ export {
 } from './operator.js';
 export { SandboxPaths, type PathRefusal, type ResolvedPath, type RunsDirectoryLookup } from './sandbox-paths.js';
 export { AGENT_CAPABILITIES, agentMetrics, agentStateJson, executorName, type AgentDescription } from './views.js';
+export { ExecutorStreams, registerExecutorApi } from './executor-api.js';
+export { nestedContainerHandlers } from './nested-containers.js';

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * Entry of agora's default executor process (src/executor/default-executor.ts). The agent starts
+ * it for ExecutorInfo.type DEFAULT with the Mesos executor environment (facts 2.1), from which it
+ * takes everything it needs; it logs JSON lines to its sandbox's stderr.
+ */
+import { fileURLToPath } from 'node:url';
+import { parseDurationMs } from '../base/index.js';
+import { DefaultExecutor } from '../executor/default-executor.js';
+import { createLogger } from './logging.js';
+
+/** How an agent runs this entry: this process's node, this file (through tsx when run from source). */
+export function defaultExecutorCommand(): { shell: false; value: string; argv: string[] } {
+  const entry = fileURLToPath(import.meta.url);
+  const loader = entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  return { shell: false, value: process.execPath, argv: ['node', ...loader, entry] };
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    process.stderr.write(`agora default executor: ${name} is not set; the agent sets it when it starts an executor\n`);
+    process.exit(1);
+  }
+  return value;
+}
+
+function durationMs(name: string, fallbackMs: number): number {
+  const text = process.env[name];
+  if (text === undefined) return fallbackMs;
+  const parsed = parseDurationMs(text);
+  return typeof parsed === 'number' ? parsed : fallbackMs;
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger({ name: 'default-executor' });
+  const executor = new DefaultExecutor({
+    agentUrl: `http://${env('MESOS_AGENT_ENDPOINT')}`,
+    frameworkId: env('MESOS_FRAMEWORK_ID'),
+    executorId: env('MESOS_EXECUTOR_ID'),
+    sandbox: env('MESOS_SANDBOX'),
+    checkpoint: process.env['MESOS_CHECKPOINT'] === '1',
+    shutdownGraceMs: durationMs('MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD', 5_000),
+    recoveryTimeoutMs: durationMs('MESOS_RECOVERY_TIMEOUT', 15 * 60_000),
+    subscriptionBackoffMaxMs: durationMs('MESOS_SUBSCRIPTION_BACKOFF_MAX', 2_000),
+    log: (message, fields) => logger.info(fields ?? {}, message),
+  });
+  const code = await executor.run();
+  logger.flush();
+  process.exit(code);
+}
+
+// Run only as the process's entry: the agent imports defaultExecutorCommand() from here.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  void main();
+}

@@ -1,0 +1,117 @@
+/**
+ * Task groups on `agora local` (posix): LAUNCH_GROUP runs agora's default executor, which starts
+ * each task in a container nested in its own, shares its sandbox with them, and applies Mesos's
+ * termination policy: one task fails or is killed, the others are killed and reported.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutorInfo, Offer, TaskInfo } from '../src/api/index.js';
+import { parseResourceSpec } from '../src/cli/resources-spec.js';
+import { type Cluster, masterState, processesUnder, startCluster, stopCluster, waitUntil } from './support/cluster.js';
+import { TestFramework } from './support/framework.js';
+
+let cluster: Cluster | undefined;
+let fw: TestFramework;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  fw = await TestFramework.subscribe({ master: cluster.master, name: 'e2e-group' });
+});
+
+afterAll(async () => {
+  await fw?.teardown().catch(() => undefined);
+  await stopCluster(cluster);
+});
+
+function resources(spec: string) {
+  const parsed = parseResourceSpec(spec);
+  if ('error' in parsed) throw new Error(parsed.error);
+  return parsed;
+}
+
+function executor(id: string): ExecutorInfo {
+  return { type: 'DEFAULT', executor_id: { value: id }, resources: resources('cpus:0.1;mem:32;disk:32') };
+}
+
+function groupTask(taskId: string, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
+  return { name: taskId, task_id: { value: taskId }, agent_id: { value: '' }, resources: resources('cpus:0.1;mem:32'), command: { value: command }, ...extra };
+}
+
+async function launchGroup(executorId: string, tasks: TaskInfo[]): Promise<Offer> {
+  const offer = await fw.takeOffer('cpus:1;mem:256');
+  await fw.client.launchGroup(offer, executor(executorId), tasks);
+  return offer;
+}
+
+describe('task groups', () => {
+  it('kills and reports the other task of a group when one exits 1; the executor exits and its framework hears FAILURE', async () => {
+    const offer = await launchGroup('group-fail', [
+      groupTask('gf-fails', 'sleep 1; exit 1'),
+      groupTask('gf-sleeps', 'sleep 120', { kill_policy: { grace_period: { nanoseconds: 500_000_000 } } }),
+    ]);
+    const failed = await fw.waitForTerminal('gf-fails', 20_000);
+    expect(failed).toMatchObject({ state: 'TASK_FAILED', source: 'SOURCE_EXECUTOR', message: 'Command exited with status 1', executor_id: { value: 'group-fail' } });
+    const killed = await fw.waitForTerminal('gf-sleeps', 20_000);
+    expect(killed).toMatchObject({ state: 'TASK_KILLED', source: 'SOURCE_EXECUTOR' });
+    expect(fw.states('gf-sleeps')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
+    expect(fw.states('gf-fails')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
+    // Each task ran in its own container, nested in the executor's.
+    const containers = [failed, killed].map((s) => s.container_status?.container_id);
+    expect(containers[0]?.parent?.value).toBeDefined();
+    expect(containers[0]?.parent?.value).toBe(containers[1]?.parent?.value);
+    expect(containers[0]?.value).not.toBe(containers[1]?.value);
+
+    // No group left: the default executor exits, its resources come back, the framework hears FAILURE.
+    await fw.until(() => (fw.eventTypes.includes('FAILURE') ? true : undefined), 20_000, 'FAILURE for the executor');
+    await waitUntil(async () => {
+      const framework = (await masterState(cluster!)).frameworks.find((f) => f.id === fw.frameworkId);
+      return framework !== undefined && (framework['executors'] as unknown[]).length === 0;
+    }, 10_000, 'the executor gone from /master/state');
+    expect(offer.agent_id.value).toBeTruthy();
+    expect(processesUnder(cluster!.workDir).filter((p) => p.cmdline.includes('sleep 120'))).toEqual([]);
+  });
+
+  it('shares the executor sandbox: one task writes a file through a SANDBOX_PATH PARENT volume, the other reads it', async () => {
+    const shared = {
+      type: 'MESOS' as const,
+      volumes: [{ mode: 'RW' as const, container_path: 'shared', source: { type: 'SANDBOX_PATH' as const, sandbox_path: { type: 'PARENT' as const, path: 'data' } } }],
+    };
+    await launchGroup('group-share', [
+      groupTask('gs-writer', 'echo hello-from-writer > shared/greeting', { container: shared }),
+      groupTask('gs-reader', 'for i in $(seq 100); do [ -s shared/greeting ] && break; sleep 0.1; done; cat shared/greeting; test "$(cat shared/greeting)" = hello-from-writer', { container: shared }),
+    ]);
+    const writer = await fw.waitForTerminal('gs-writer', 20_000);
+    const reader = await fw.waitForTerminal('gs-reader', 20_000);
+    expect(writer.state).toBe('TASK_FINISHED');
+    expect(reader).toMatchObject({ state: 'TASK_FINISHED', message: 'Command exited with status 0' });
+
+    // The reader's stdout is in its own sandbox, nested in the executor's and linked as tasks/<id>.
+    const executorDir = sandboxOf(reader.container_status?.container_id?.parent?.value);
+    expect(readFileSync(join(executorDir, 'data', 'greeting'), 'utf8')).toBe('hello-from-writer\n');
+    const readerSandbox = join(executorDir, 'tasks', 'gs-reader');
+    expect(readlinkSync(readerSandbox)).toBe(join('..', 'containers', reader.container_status!.container_id!.value));
+    expect(readFileSync(join(readerSandbox, 'stdout'), 'utf8')).toContain('hello-from-writer');
+  });
+
+  it('kills the whole group when the framework kills one task, with TASK_KILLING first', async () => {
+    await launchGroup('group-kill', [groupTask('gk-a', 'sleep 120'), groupTask('gk-b', 'sleep 120')]);
+    await fw.waitForState('gk-a', 'TASK_RUNNING', 20_000);
+    await fw.waitForState('gk-b', 'TASK_RUNNING', 20_000);
+    await fw.client.kill('gk-a');
+    for (const id of ['gk-a', 'gk-b']) {
+      expect((await fw.waitForTerminal(id, 20_000)).state).toBe('TASK_KILLED');
+      expect(fw.states(id)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
+    }
+  });
+});
+
+/** The sandbox of a container: `<work_dir>/.../executors/<id>/runs/<container id>`, found on disk. */
+function sandboxOf(containerId: string | undefined): string {
+  if (containerId === undefined) throw new Error('no executor container id');
+  const found = execFileSync('find', [cluster!.workDir, '-type', 'd', '-name', containerId, '-path', '*/runs/*', '-not', '-path', '*/meta/*'], { encoding: 'utf8' });
+  const path = found.trim().split('\n')[0];
+  if (path === undefined || path === '') throw new Error(`no sandbox for container ${containerId}`);
+  return path;
+}
