@@ -27,12 +27,14 @@ export class ProcessIoStream {
     const onGone = () => this.markClosed();
     this.raw.on('close', onGone);
     this.raw.on('error', onGone);
-    const seconds = heartbeatIntervalMs * 1e6;
+    const nanoseconds = heartbeatIntervalMs * 1e6;
     this.heartbeat = setInterval(
-      () => this.send({ type: 'CONTROL', control: { type: 'HEARTBEAT', heartbeat: { interval: { nanoseconds: seconds } } } }),
+      () => this.send({ type: 'CONTROL', control: { type: 'HEARTBEAT', heartbeat: { interval: { nanoseconds } } } }),
       heartbeatIntervalMs,
     );
     this.heartbeat.unref();
+    // The client may have left while the session was starting: its 'close' has been and gone.
+    if (this.raw.socket === null || this.raw.socket.destroyed) this.markClosed();
   }
 
   get isOpen(): boolean {
