@@ -94,7 +94,11 @@ describe.skipIf(skip !== undefined)('agora task list, log and exec', () => {
 
   it('agora task log -f streams a line the task prints after the command started, and ends with the task', async () => {
     await fw.launch(
-      [commandTask('chatty', 'echo first line; while [ ! -f go ]; do sleep 0.1; done; echo printed after start; sleep 0.5', { resources: RESOURCES })],
+      [
+        commandTask('chatty', 'echo first line; echo to stderr >&2; while [ ! -f go ]; do sleep 0.1; done; echo printed after start; sleep 0.5', {
+          resources: RESOURCES,
+        }),
+      ],
       await fw.takeOffer(RESOURCES),
     );
     await fw.waitForState('chatty', 'TASK_RUNNING', 30_000);
@@ -115,6 +119,7 @@ describe.skipIf(skip !== undefined)('agora task list, log and exec', () => {
 
     const tail = await task(['log', 'chatty', '--lines', '1']);
     expect(tail.stdout).toBe('printed after start\n');
+    expect((await task(['log', 'chatty', '--stderr'])).stdout).toBe('to stderr\n');
   });
 
   it('says in one line what is wrong: an unknown task with candidates, a task that is not running', async () => {
