@@ -56,7 +56,7 @@ const above = {
   master: ['agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
   agent: ['master', 'allocator', 'executor', 'cli', 'main', 'sim'],
   cli: ['master', 'agent', 'allocator', 'containerizer', 'executor'],
-  // etcd (a shell helper beside http and io, decision 0007): masters, agents and the CLI use it.
+  // etcd (a shell helper beside http and io, decision 0009): masters, agents and the CLI use it.
   etcd: ['http', 'io', 'resources', 'allocator', 'master', 'agent', 'containerizer', 'executor', 'cli', 'main', 'sim'],
   // The simulator drives cores only (master/core, allocator), never shells.
   sim: ['agent', 'containerizer', 'executor', 'cli', 'main', 'http', 'etcd', 'master/http', 'master/registry'],

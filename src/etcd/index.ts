@@ -1,5 +1,5 @@
 /**
- * etcd for agora (docs/decisions/0007-ha-on-etcd.md): the client interface and its etcd3 and
+ * etcd for agora (docs/decisions/0009-ha-on-etcd.md): the client interface and its etcd3 and
  * in-memory implementations, the etcd:// URL and well-known keys, and leader detection. A shell
  * helper layer beside http/ and io/: masters, agents and the CLI import it; cores never do.
  */

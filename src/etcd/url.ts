@@ -39,7 +39,7 @@ export function parseEtcdUrl(text: string): EtcdLocation | { error: string } {
   return { endpoints, prefix: path === '' ? DEFAULT_ETCD_PREFIX : path };
 }
 
-/** The well-known keys under a prefix (docs/decisions/0007-ha-on-etcd.md). */
+/** The well-known keys under a prefix (docs/decisions/0009-ha-on-etcd.md). */
 export function etcdKeys(prefix: string): { leader: string; election: string; registry: string } {
   return { leader: `${prefix}/leader`, election: `${prefix}/election/`, registry: `${prefix}/registry/` };
 }

@@ -2,7 +2,7 @@
  * One HA master's life on etcd: campaign; once elected, load the registry, start a term (a
  * fresh core and runtime), publish itself as leader, and serve until leadership is lost; then
  * stop the term and stand by again. A master that loses its lease steps down at once, in
- * process, instead of exiting (docs/decisions/0007-ha-on-etcd.md). Standbys follow the leader
+ * process, instead of exiting (docs/decisions/0009-ha-on-etcd.md). Standbys follow the leader
  * key to redirect callers.
  */
 import type { Logger } from 'pino';

@@ -1,6 +1,6 @@
 /**
  * The registry as records, one key per entry, as the etcd registry stores it
- * (docs/decisions/0007-ha-on-etcd.md): `agents/<id>`, `unreachable/<id>`, `gone/<id>`,
+ * (docs/decisions/0009-ha-on-etcd.md): `agents/<id>`, `unreachable/<id>`, `gone/<id>`,
  * `weights/<role>`, `quota/<role>`, `schedule` and `version`, each holding the entry's JSON.
  * Every operation maps to a few puts and deletes, so a write never carries the whole registry.
  * Pure.
