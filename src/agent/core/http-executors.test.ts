@@ -394,3 +394,20 @@ describe('the default executor and task groups', () => {
     expect(out.filter((e) => e.kind === 'launchContainer')).toHaveLength(0);
   });
 });
+
+describe('an executor that subscribes again', () => {
+  it('is given again the tasks it never received (not listed, no update), and not those it has', () => {
+    const containerId = runCustom('t1', framework({ checkpoint: true }));
+    h.send({ kind: 'containerLaunched', containerId, pid: 77 });
+    h.subscribe();
+    h.send({ kind: 'runTask', frameworkId: 'f1', frameworkInfo: framework({ checkpoint: true }), task: aTask('t2', customExecutor()) });
+    h.send({ kind: 'runTask', frameworkId: 'f1', frameworkInfo: framework({ checkpoint: true }), task: aTask('t3', customExecutor()) });
+    h.update('t1', 'TASK_RUNNING');
+    h.send({ kind: 'executorDisconnected', frameworkId: 'f1', executorId: 'e1' });
+    const before = h.events().length;
+    // It got t2 (it lists it) but not t3, which went out while its stream was breaking.
+    h.subscribe('e1', { unacknowledged_tasks: [aTask('t2', customExecutor())] });
+    const launched = h.events().slice(before).flatMap((e) => (e.type === 'LAUNCH' ? [e.launch.task.task_id.value] : []));
+    expect(launched).toEqual(['t3']);
+  });
+});

@@ -240,6 +240,7 @@ export class HttpExecutors {
       this.send(executor, { type: 'SHUTDOWN' });
       return;
     }
+    const resubscribing = executor.state === 'running';
     if (executor.state === 'registering') {
       executor.state = 'running';
       this.cancelTimer(executor, 'executorRegistration');
@@ -256,6 +257,27 @@ export class HttpExecutors {
     // Updates it sent but never saw acknowledged (the agent may have them already).
     for (const update of call.subscribe?.unacknowledged_updates ?? []) this.update(executor, update.status);
     for (const launch of executor.queued.splice(0)) this.deliver(executor, launch);
+    if (resubscribing) this.redeliverLost(executor, call.subscribe?.unacknowledged_tasks ?? []);
+  }
+
+  /**
+   * Tasks given to the executor that it neither lists as received (`unacknowledged_tasks`) nor
+   * sent an update for went out while its stream was breaking: they are given again, whole groups
+   * as groups. (Mesos's agent fails such tasks after its own restart; agora's executors outlive
+   * only their connection, so the task can still run. docs/decisions/0008.)
+   */
+  private redeliverLost(executor: HttpExecutorEntry, received: readonly TaskInfo[]): void {
+    const listed = new Set(received.map((t) => t.task_id.value));
+    const lost = (id: string) => {
+      const task = executor.tasks.get(id);
+      return task !== undefined && task.state === 'TASK_STAGING' && task.statuses.length === 0 && !listed.has(id);
+    };
+    const inGroups = new Set<string>();
+    for (const group of executor.groups) {
+      for (const id of group) inGroups.add(id);
+      if (group.some(lost)) this.deliver(executor, { kind: 'group', taskIds: group.filter(lost) });
+    }
+    for (const id of executor.tasks.keys()) if (!inGroups.has(id) && lost(id)) this.deliver(executor, { kind: 'task', taskId: id });
   }
 
   private update(executor: HttpExecutorEntry, given: TaskStatus): void {
