@@ -76,6 +76,8 @@ export class HaMaster {
 
   private async run(): Promise<void> {
     const { log } = this.deps;
+    const firstRetryMs = this.deps.retryMs ?? 500;
+    let retryMs = firstRetryMs;
     while (!this.stopped) {
       const info = this.deps.masterInfo();
       this.ownIds.add(info.id);
@@ -84,10 +86,12 @@ export class HaMaster {
         leadership = await campaign(this.deps.kv, this.deps.prefix, JSON.stringify(info), this.deps.leaseTtlSeconds, this.abort.signal);
       } catch (err) {
         if (this.stopped || err instanceof CampaignAborted) return;
-        log.warn({ error: (err as Error).message }, 'campaign for leadership failed; trying again');
-        await sleep(this.deps.retryMs ?? 500);
+        log.warn({ error: (err as Error).message, retryMs }, 'campaign for leadership failed; trying again');
+        await sleep(retryMs, this.abort.signal);
+        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS); // etcd unreachable: do not hammer it, nor the log
         continue;
       }
+      retryMs = firstRetryMs;
       this.leadership = leadership;
       const led = await this.serve(leadership, info);
       this.phase = 'standby';
@@ -97,7 +101,7 @@ export class HaMaster {
       await leadership.resign().catch(() => undefined);
       this.leadership = undefined;
       // Elected but unable to lead (etcd failing): pause before campaigning again.
-      if (!led && !this.stopped) await sleep(this.deps.retryMs ?? 500);
+      if (!led && !this.stopped) await sleep(firstRetryMs, this.abort.signal);
     }
   }
 
@@ -131,12 +135,17 @@ export class HaMaster {
 }
 
 const CONFIRM_TIMEOUT_MS = 1_000;
+const MAX_RETRY_MS = 5_000;
 
 /** `work`'s value, or undefined if `over` comes first. */
 async function untilOver<T>(work: Promise<T>, over: Promise<Error>): Promise<T | undefined> {
   return Promise.race([work, over.then(() => undefined)]);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts (a stopping master does not wait out a pause). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
 }
