@@ -278,10 +278,11 @@ export class Allocator {
     if (agent === undefined) return;
     const recovered = this.withAllocationRoles(frameworkId, agentId, resources);
     const held = agent.allocated.get(frameworkId) ?? Resources.empty();
-    if (!held.contains(recovered)) {
+    // Most often the whole offer comes back: the very value booked, nothing to compare or subtract.
+    if (held !== recovered && !held.contains(recovered)) {
       throw new BugIndicatingError(`recoverResources: ${frameworkId} holds ${held} on ${agentId}, not ${recovered}`);
     }
-    const left = held.subtract(recovered);
+    const left = held === recovered ? Resources.empty() : held.subtract(recovered);
     if (left.isEmpty()) agent.allocated.delete(frameworkId);
     else agent.allocated.set(frameworkId, left);
     agent.available = this.restored(agent, agent.available.add(recovered.unallocated()));
@@ -294,6 +295,11 @@ export class Allocator {
     if (refuseSeconds === undefined || refuseSeconds === 0) return;
     assert(refuseSeconds > 0, `recoverResources: refuseSeconds must not be negative, got ${refuseSeconds}`);
     const expiresAtMs = this.clock.monotonicMs() + Math.min(refuseSeconds, MAX_REFUSE_SECONDS) * 1000;
+    const single = recovered.allocationRole();
+    if (typeof single === 'string') {
+      this.filters.add({ frameworkId, role: single, agentId, resources: recovered.unallocated(), expiresAtMs });
+      return;
+    }
     for (const [role, part] of recovered.allocations()) {
       this.filters.add({ frameworkId, role: role!, agentId, resources: part.unallocated(), expiresAtMs });
     }
@@ -449,6 +455,12 @@ export class Allocator {
 
   /** Charges allocated resources (carrying allocation roles) to their roles' quota, or gives them back. */
   private chargeAllocations(resources: Resources, sign: 1 | -1): void {
+    // One role (an offer coming back) is the common case: no Map of parts for it.
+    const single = resources.allocationRole();
+    if (typeof single === 'string') {
+      this.quota.chargeAllocation(single, resources, sign);
+      return;
+    }
     for (const [role, part] of resources.allocations()) {
       if (!(role !== undefined)) throw new BugIndicatingError(`quota: resources ${part} carry no allocation role`);
       this.quota.chargeAllocation(role, part, sign);
@@ -501,10 +513,17 @@ export class Allocator {
   }
 
   private untrack(fw: FrameworkState, resources: Resources): void {
-    for (const [role, part] of resources.allocations()) {
-      this.shares.unallocated(fw.id, role!, this.slots.of(part));
-      if (!fw.roles.has(role!)) this.shares.dropIfIdle(fw.id, role!);
+    const single = resources.allocationRole();
+    if (typeof single === 'string') {
+      this.untrackPart(fw, single, resources);
+      return;
     }
+    for (const [role, part] of resources.allocations()) this.untrackPart(fw, role!, part);
+  }
+
+  private untrackPart(fw: FrameworkState, role: string, part: Resources): void {
+    this.shares.unallocated(fw.id, role, this.slots.of(part));
+    if (!fw.roles.has(role)) this.shares.dropIfIdle(fw.id, role);
   }
 
   private withAllocationRoles(frameworkId: string, agentId: string, resources: Resources, roles?: Iterable<string>): Resources {

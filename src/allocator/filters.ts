@@ -19,17 +19,20 @@ export interface RefuseFilter {
 }
 
 interface Installed extends RefuseFilter {
+  readonly frameworkIndex: number;
+  readonly roleIndex: number;
   removed: boolean;
 }
 
 /**
  * The filters on one agent as parallel arrays, one slot per filter. The cycle checks them for
- * every framework it tries on the agent: packed arrays touch a few cache lines where a map of
- * filter objects would touch one per filter, and with 10,000 agents that is what costs.
+ * every framework it tries on the agent: packed arrays of small integers touch a few cache lines
+ * where a map of filter objects would touch one per filter, and with 10,000 agents that is what
+ * costs. Frameworks and roles are numbered by RefuseFilters while they have filters.
  */
 export class AgentFilters {
-  readonly frameworkIds: string[] = [];
-  readonly roles: string[] = [];
+  readonly frameworks: number[] = [];
+  readonly roles: number[] = [];
   readonly expiresAtMs: number[] = [];
   readonly resources: Resources[] = [];
   readonly installed: Installed[] = [];
@@ -39,8 +42,8 @@ export class AgentFilters {
   }
 
   add(f: Installed): void {
-    this.frameworkIds.push(f.frameworkId);
-    this.roles.push(f.role);
+    this.frameworks.push(f.frameworkIndex);
+    this.roles.push(f.roleIndex);
     this.expiresAtMs.push(f.expiresAtMs);
     this.resources.push(f.resources);
     this.installed.push(f);
@@ -50,23 +53,57 @@ export class AgentFilters {
   remove(f: Installed): void {
     const i = this.installed.indexOf(f);
     assert(i >= 0, 'refuse filter: removing a filter that is not on its agent');
-    for (const list of [this.frameworkIds, this.roles, this.expiresAtMs, this.resources, this.installed] as unknown[][]) {
-      list[i] = list[list.length - 1];
-      list.pop();
-    }
+    swapOut(this.frameworks, i);
+    swapOut(this.roles, i);
+    swapOut(this.expiresAtMs, i);
+    swapOut(this.resources, i);
+    swapOut(this.installed, i);
   }
 }
 
-/** Filtered when some unexpired filter of (framework, role) contains everything that would be offered. */
-export function isFiltered(onAgent: AgentFilters, frameworkId: string, role: string, offerable: Resources, nowMs: number): boolean {
-  const ids = onAgent.frameworkIds;
-  for (let i = 0; i < ids.length; i++) {
-    if (ids[i] !== frameworkId || onAgent.roles[i] !== role || onAgent.expiresAtMs[i]! <= nowMs) continue;
+function swapOut<T>(list: T[], i: number): void {
+  list[i] = list[list.length - 1]!;
+  list.pop();
+}
+
+/**
+ * Filtered when some unexpired filter of (framework, role) contains everything that would be
+ * offered. Numbers from RefuseFilters.frameworkIndex and roleIndex (-1: it has no filters).
+ */
+export function isFilteredAt(onAgent: AgentFilters, frameworkIndex: number, roleIndex: number, offerable: Resources, nowMs: number): boolean {
+  if (frameworkIndex < 0 || roleIndex < 0) return false;
+  const frameworks = onAgent.frameworks;
+  for (let i = 0; i < frameworks.length; i++) {
+    if (frameworks[i] !== frameworkIndex || onAgent.roles[i] !== roleIndex || onAgent.expiresAtMs[i]! <= nowMs) continue;
     // The same value comes back offer after offer (Resources memoize), so identity decides most checks.
     const declined = onAgent.resources[i]!;
     if (declined === offerable || declined.contains(offerable)) return true;
   }
   return false;
+}
+
+/** Small integers for strings while some filter uses them, reused once none does. */
+class Numbering {
+  private readonly numbers = new Map<string, { n: number; uses: number }>();
+  private readonly freed: number[] = [];
+
+  of(key: string): number {
+    return this.numbers.get(key)?.n ?? -1;
+  }
+
+  use(key: string): number {
+    let entry = this.numbers.get(key);
+    if (entry === undefined) this.numbers.set(key, (entry = { n: this.freed.pop() ?? this.numbers.size, uses: 0 }));
+    entry.uses++;
+    return entry.n;
+  }
+
+  release(key: string): void {
+    const entry = this.numbers.get(key)!;
+    if (--entry.uses > 0) return;
+    this.numbers.delete(key);
+    this.freed.push(entry.n);
+  }
 }
 
 export class RefuseFilters {
@@ -75,10 +112,17 @@ export class RefuseFilters {
   private readonly byFramework = new Map<string, Set<Installed>>();
   private readonly expiries = new MinHeap<Installed>((a, b) => a.expiresAtMs < b.expiresAtMs);
   private readonly countByRole = new Map<string, number>();
+  private readonly frameworkNumbers = new Numbering();
+  private readonly roleNumbers = new Numbering();
 
   add(filter: RefuseFilter): void {
     assert(Number.isFinite(filter.expiresAtMs), `refuse filter expiry must be finite, got ${filter.expiresAtMs}`);
-    const installed: Installed = { ...filter, removed: false };
+    const installed: Installed = {
+      ...filter,
+      frameworkIndex: this.frameworkNumbers.use(filter.frameworkId),
+      roleIndex: this.roleNumbers.use(filter.role),
+      removed: false,
+    };
     let onAgent = this.byAgent.get(filter.agentId);
     if (onAgent === undefined) this.byAgent.set(filter.agentId, (onAgent = new AgentFilters()));
     onAgent.add(installed);
@@ -94,9 +138,19 @@ export class RefuseFilters {
     return this.byAgent.get(agentId);
   }
 
+  /** The framework's number for isFilteredAt, or -1 when it has no filters. */
+  frameworkIndex(frameworkId: string): number {
+    return this.frameworkNumbers.of(frameworkId);
+  }
+
+  /** The role's number for isFilteredAt, or -1 when it has no filters. */
+  roleIndex(role: string): number {
+    return this.roleNumbers.of(role);
+  }
+
   isFiltered(frameworkId: string, role: string, agentId: string, offerable: Resources, nowMs: number): boolean {
     const onAgent = this.byAgent.get(agentId);
-    return onAgent !== undefined && isFiltered(onAgent, frameworkId, role, offerable, nowMs);
+    return onAgent !== undefined && isFilteredAt(onAgent, this.frameworkIndex(frameworkId), this.roleIndex(role), offerable, nowMs);
   }
 
   /** Drops the framework's filters, for the given roles or all; REVIVE and deactivation do this. */
@@ -152,6 +206,8 @@ export class RefuseFilters {
     const mine = this.byFramework.get(f.frameworkId)!;
     mine.delete(f);
     if (mine.size === 0) this.byFramework.delete(f.frameworkId);
+    this.frameworkNumbers.release(f.frameworkId);
+    this.roleNumbers.release(f.role);
     const left = this.countByRole.get(f.role)! - 1;
     if (left === 0) this.countByRole.delete(f.role);
     else this.countByRole.set(f.role, left);

@@ -5,7 +5,7 @@
  */
 import type { Resources } from '../resources/index.js';
 import { type MinAllocatableBySlot, meetsMinimumMilli } from './allocatable.js';
-import { type RefuseFilters, isFiltered } from './filters.js';
+import { type RefuseFilters, isFilteredAt } from './filters.js';
 import type { QuotaBook } from './quota.js';
 import type { ScalarSlots } from './scalars.js';
 import type { Shares } from './shares.js';
@@ -41,24 +41,35 @@ function allocateAgent(deps: CycleDeps, agent: AgentState, stage: Stage, nowMs: 
   const filters = deps.filters.onAgent(agent.id);
   // A snapshot of the order for this agent, as Mesos sorts once per agent: an allocation
   // re-sorts for the next agent, and a role served here has nothing left here anyway.
-  const roles = deps.shares.roleOrder();
-  for (const role of roles) {
+  const roles = snapshot(deps.shares.roleOrder());
+  for (let r = 0; r < roles.length; r++) {
+    const role = roles[r]!;
     if (agent.available.isEmpty()) return;
     // Cheap and allocation-free: once the unreserved part is taken, most roles have nothing here.
     if (!agent.available.usableBy(role)) continue;
     const offer = stage === 'guarantees' ? guaranteedOffer(deps, agent, role) : fairOffer(deps, agent, role);
     if (offer === undefined || !meetsMinimumMilli(deps.slots.of(offer), deps.minRules)) continue;
+    const roleIndex = filters === undefined ? -1 : deps.filters.roleIndex(role);
     for (const frameworkId of deps.shares.frameworkOrder(role)) {
       let resources = offer;
       if (offer.hasRefinedReservations() && !deps.frameworks.get(frameworkId)!.reservationRefinement) {
         resources = offer.withoutRefinedReservations();
         if (resources.isEmpty() || !meetsMinimumMilli(deps.slots.of(resources), deps.minRules)) continue;
       }
-      if (filters !== undefined && isFiltered(filters, frameworkId, role, resources, nowMs)) continue;
+      if (roleIndex >= 0 && isFilteredAt(filters!, deps.filters.frameworkIndex(frameworkId), roleIndex, resources, nowMs)) continue;
       out.push(deps.book(agent, frameworkId, role, resources));
       break;
     }
   }
+}
+
+/** One reused array: agents are visited one at a time, and copying 20 names is cheaper than garbage. */
+const order: string[] = [];
+
+function snapshot(live: readonly string[]): readonly string[] {
+  order.length = live.length;
+  for (let i = 0; i < live.length; i++) order[i] = live[i]!;
+  return order;
 }
 
 /**

@@ -51,8 +51,8 @@ export class RoleSorter {
   private readonly excluded: Uint8Array;
   /** Shares are out of date (the total changed): recompute and re-sort at the next look. */
   private stale = false;
-  /** The order sort() hands out; rebuilt into a fresh array when `sortedValid` is false. */
-  private sorted: string[] = [];
+  /** The order sort() hands out; rebuilt in place when `sortedValid` is false. */
+  private readonly sorted: string[] = [];
   private sortedValid = false;
 
   constructor(
@@ -149,16 +149,16 @@ export class RoleSorter {
   }
 
   /**
-   * Active roles, depth first with siblings in share order. The array is never changed once
-   * handed out (a mutation makes the next call build a new one), so the cycle may hold it as
-   * the snapshot of one agent's order.
+   * Active roles, depth first with siblings in share order. A live view, rebuilt in place (the
+   * cycle asks after every allocation; a new array each time was most of its garbage): copy it
+   * to hold it across a mutation.
    */
   sort(): readonly string[] {
     this.refresh();
     if (!this.sortedValid) {
-      const out: string[] = [];
-      collect(this.root, out);
-      this.sorted = out;
+      // Written over by index: `length = 0` would let V8 free the store and grow it back.
+      const count = collect(this.root, this.sorted, 0);
+      if (count !== this.sorted.length) this.sorted.length = count;
       this.sortedValid = true;
     }
     return this.sorted;
@@ -310,11 +310,13 @@ export class RoleSorter {
 }
 
 /** Depth first, each level in its order: a role's own frameworks where its own slot sorts. */
-function collect(node: RoleNode, out: string[]): void {
+function collect(node: RoleNode, out: string[], at: number): number {
+  let i = at;
   for (const slot of node.order) {
-    if (slot.own) out.push(slot.node.path);
-    else collect(slot.node, out);
+    if (slot.own) out[i++] = slot.node.path;
+    else i = collect(slot.node, out, i);
   }
+  return i;
 }
 
 function lowerBound(order: readonly Slot[], slot: Slot): number {

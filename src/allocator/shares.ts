@@ -45,7 +45,7 @@ export class Shares {
     return this.slots.toMap(this.total);
   }
 
-  /** Competing roles in hierarchical DRF order. A cached view: do not hold it across an allocation. */
+  /** Competing roles in hierarchical DRF order. A live view: copy it to hold it across an allocation. */
   roleOrder(): readonly string[] {
     this.flushTotal();
     return this.roleSorter.sort();

@@ -49,6 +49,8 @@ export function withAllocationRoles(
   frameworkId: string,
   agentId: string,
 ): Resources {
+  // All in one role (an offer given back as it was): nothing to assign, no Map of parts to build.
+  if (typeof resources.allocationRole() === 'string') return resources;
   const bare = resources.allocations().get(undefined);
   if (bare === undefined) return resources;
   const candidates = new Set<string>();
