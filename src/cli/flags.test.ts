@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { applyEnvFlags, normalizeArgv, parseDuration, parseHostPort, parsePort } from './flags.js';
+import { applyEnvFlags, normalizeArgv, parseDuration, parseHostPort, parseMasterFlag, parsePort } from './flags.js';
 import { formatResources, parseResourceSpec, shortfall } from './resources-spec.js';
 import { exitCodeFromMessage } from './scheduler-client.js';
 
@@ -39,7 +39,15 @@ describe('flag values', () => {
     expect(() => parseHostPort('--master')('localhost')).toThrow(/--master: "localhost" is not HOST:PORT/);
   });
 
-  it('fills unset flags from AGORA_ then MESOS_ variables, through the flag parser', () => {
+  it('reads --master as HOST:PORT or as etcd://HOST:PORT[,HOST:PORT...] to follow the leader', () => {
+    const master = parseMasterFlag('--master');
+    expect(master('http://127.0.0.1:5050')).toBe('127.0.0.1:5050');
+    expect(master(' etcd://10.0.0.1:2379,10.0.0.2:2379/prod ')).toBe('etcd://10.0.0.1:2379,10.0.0.2:2379/prod');
+    expect(() => master('etcd://10.0.0.1')).toThrow(/--master: "10.0.0.1" in "etcd:\/\/10.0.0.1" is not HOST:PORT/);
+    expect(() => master('zk://z:2181/mesos')).toThrow(/is not HOST:PORT/);
+  });
+
+    it('fills unset flags from AGORA_ then MESOS_ variables, through the flag parser', () => {
     const parsed = () => {
       const command = new Command('x')
         .option('--work-dir <dir>', '', '/default')
