@@ -187,6 +187,8 @@ class HostDebugProcess implements DebugProcess {
   readonly stdout: Readable;
   readonly stderr: Readable | undefined;
   readonly exited: Promise<ExitStatus>;
+  /** The main process has exited and been reaped: its pid may be reused, so it gets no signal. */
+  private reaped = false;
   private gone = false;
   private terminal: Promise<string | undefined> | undefined;
 
@@ -203,6 +205,7 @@ class HostDebugProcess implements DebugProcess {
     this.exited = new Promise<ExitStatus>((resolve) => {
       let status: ExitStatus | undefined;
       child.once('exit', (code, signal) => {
+        this.reaped = true;
         status = signal !== null ? { signal } : { code: code ?? 0 };
         // The container's rule: nothing outlives its main process. The output may still hold
         // bytes; it closes once the last holder is gone, or is cut after a grace period.
@@ -234,9 +237,13 @@ class HostDebugProcess implements DebugProcess {
 
   kill(): void {
     if (this.gone) return;
+    // A group id is not reused while the group has members, so the group may always be signalled;
+    // the tree below the pid is found first (killing the top reparents the rest), and only while
+    // the pid is not reaped (it may be reused then).
+    if (this.reaped) return signalGroup(this.pid, 'SIGKILL');
     void descendantsOf(this.pid).then((pids) => {
       signalGroup(this.pid, 'SIGKILL');
-      for (const pid of [this.pid, ...pids]) signalPid(pid, 'SIGKILL');
+      for (const pid of this.reaped ? pids : [this.pid, ...pids]) signalPid(pid, 'SIGKILL');
     });
   }
 
