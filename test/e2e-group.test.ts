@@ -4,12 +4,12 @@
  * termination policy: one task fails or is killed, the others are killed and reported.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorInfo, Offer, TaskInfo } from '../src/api/index.js';
 import { parseResourceSpec } from '../src/cli/resources-spec.js';
-import { type Cluster, masterState, processesUnder, startCluster, stopCluster, waitUntil } from './support/cluster.js';
+import { type Cluster, masterState, processesUnder, runCli, startCluster, stopCluster, tempDir, waitUntil } from './support/cluster.js';
 import { TestFramework } from './support/framework.js';
 
 let cluster: Cluster | undefined;
@@ -104,6 +104,51 @@ describe('task groups', () => {
       expect((await fw.waitForTerminal(id, 20_000)).state).toBe('TASK_KILLED');
       expect(fw.states(id)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_KILLED']);
     }
+  });
+});
+
+describe('agora execute --group', () => {
+  // The test framework above holds every offer it gets; it leaves the agent to agora execute.
+  beforeAll(async () => {
+    await fw.teardown();
+  });
+
+  const small = [{ name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 } }, { name: 'mem', type: 'SCALAR', scalar: { value: 32 } }];
+
+  it('runs a TaskGroupInfo from a file, prints each task\'s states, and exits with the status of the task that failed', async () => {
+    const file = join(tempDir('group-cli'), 'group.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tasks: [
+          { name: 'cli-three', command: { value: 'sleep 0.5; exit 3' }, resources: small },
+          { name: 'cli-sleeper', command: { value: 'sleep 120' }, resources: small },
+        ],
+      }),
+    );
+    const r = await runCli(['execute', '--master', cluster!.master, '--name', 'cli-group', '--group', file], { timeoutMs: 40_000 });
+    expect(r.stdout).toMatch(/Submitted task group of 'cli-three', 'cli-sleeper' to agent/);
+    expect(r.stdout).toMatch(/Received status update TASK_RUNNING for task 'cli-three'/);
+    expect(r.stdout).toMatch(/Received status update TASK_FAILED for task 'cli-three'\n  message: 'Command exited with status 3'/);
+    expect(r.stdout).toMatch(/Received status update TASK_KILLING for task 'cli-sleeper'/);
+    expect(r.stdout).toMatch(/Received status update TASK_KILLED for task 'cli-sleeper'/);
+    expect(r.code).toBe(3);
+  });
+
+  it('exits 0 when every task of the group finished (mesos-execute spells it --task_group)', async () => {
+    const group = { tasks: [{ name: 'ok-a', command: { value: 'true' }, resources: small }, { name: 'ok-b', command: { value: 'true' }, resources: small }] };
+    const r = await runCli(['execute', '--master', cluster!.master, '--task_group', JSON.stringify(group)], { timeoutMs: 40_000 });
+    expect(r.stdout).toMatch(/TASK_FINISHED for task 'ok-a'/);
+    expect(r.stdout).toMatch(/TASK_FINISHED for task 'ok-b'/);
+    expect(r.code).toBe(0);
+  });
+
+  it('refuses a group the master finds invalid, with the reason', async () => {
+    const group = { tasks: [{ name: 'no-resources', command: { value: 'true' } }] };
+    const r = await runCli(['execute', '--master', cluster!.master, '--group', JSON.stringify(group), '--executor_resources', 'cpus:0.1;mem:32;disk:32'], { timeoutMs: 40_000 });
+    expect(r.stdout).toMatch(/TASK_ERROR for task 'no-resources'/);
+    expect(r.stdout).toMatch(/reason: REASON_TASK_GROUP_INVALID/);
+    expect(r.code).toBe(1);
   });
 });
 

@@ -1,11 +1,13 @@
 /**
  * `agora execute`: the counterpart of `mesos-execute` (facts 12.4). Subscribes as a framework,
- * launches one task on the first offer that holds it, prints every state change, and exits with
- * the task's exit status. Uses only the v1 Scheduler API, as any framework would.
+ * launches one task (or, with --group, a task group under the default executor) on the first
+ * offer that holds it, prints every state change, and exits with the task's exit status (a
+ * group's: 0 only when every task finished). Uses only the v1 Scheduler API, as any framework would.
  */
 import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
+  type ExecutorInfo,
   FRAMEWORK_CAPABILITIES,
   TaskInfo,
   decodeOrThrow,
@@ -39,6 +41,10 @@ export interface ExecuteOptions {
   partitionAware: boolean;
   killAfterMs?: number;
   task?: unknown;
+  /** A TaskGroupInfo (JSON): launched with LAUNCH_GROUP under the default executor. */
+  group?: unknown;
+  /** The default executor's resources for --group. */
+  executorResources: Resource[];
   offerTimeoutMs: number;
   connectTimeoutMs: number;
 }
@@ -56,6 +62,11 @@ const consoleOutput: ExecuteOutput = {
 
 /** Filters for offers we do not use: short, so they come back soon if the task still waits. */
 const SHORT_REFUSE_SECONDS = 1;
+
+/** mesos-execute's resources for the default executor of a --task_group. */
+const DEFAULT_EXECUTOR_RESOURCES = 'cpus:0.1;mem:32;disk:32';
+/** The default executor's id, as mesos-execute names it. */
+const DEFAULT_EXECUTOR_ID = 'default-executor';
 
 export function executeCommand(): Command {
   return new Command('execute')
@@ -92,6 +103,21 @@ export function executeCommand(): Command {
     .option('--task <json>', 'a TaskInfo as JSON or a file holding it (agent_id may be empty)', (t: string) =>
       readJsonFlag('--task', t),
     )
+    .option(
+      '--group <json>',
+      'a TaskGroupInfo ({"tasks":[TaskInfo, ...]}) as JSON or a file holding it: its tasks start together under the default executor (LAUNCH_GROUP); agent_id may be empty',
+      (t: string) => readJsonFlag('--group', t),
+    )
+    .addOption(
+      new Option('--task-group <json>', "mesos-execute's name for --group")
+        .argParser((t: string) => readJsonFlag('--task_group', t))
+        .hideHelp(),
+    )
+    .addOption(
+      new Option('--executor-resources <resources>', "the default executor's own resources, for --group")
+        .argParser(parseResourcesFlag)
+        .default(parseResourcesFlag(DEFAULT_EXECUTOR_RESOURCES), `"${DEFAULT_EXECUTOR_RESOURCES}"`),
+    )
     .addOption(
       new Option('--offer-timeout <duration>', 'give up (and say why) when no offer holds the task this long')
         .argParser(parseDuration('--offer_timeout'))
@@ -106,10 +132,13 @@ export function executeCommand(): Command {
       'after',
       `
 Exit status: 0 for TASK_FINISHED; the command's own status for TASK_FAILED ("Command exited
-with status N"); 128+signal when it was killed by a signal; 1 otherwise.
+with status N"); 128+signal when it was killed by a signal; 1 otherwise. With --group: 0 when
+every task finished, else the status of the first task that did not.
 
-Example:
-  agora execute --master 127.0.0.1:5050 --name hello --command 'echo hello from agora' --resources 'cpus:0.1;mem:32'`,
+Examples:
+  agora execute --master 127.0.0.1:5050 --name hello --command 'echo hello from agora' --resources 'cpus:0.1;mem:32'
+  agora execute --master 127.0.0.1:5050 --group group.json
+    with group.json: {"tasks": [{"name": "web", "command": {"value": "sleep 60"}, "resources": [...]}, ...]}`,
     );
 }
 
@@ -154,22 +183,43 @@ function parseCapabilitiesFlag(text: string): string[] {
   return names;
 }
 
+/** A TaskInfo from JSON, with a name, a fresh task id and an empty agent id where they are missing. */
+function taskFromJson(value: unknown, flag: string, defaultName: string): TaskInfo {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `${flag}: expected a JSON object (a TaskInfo)`);
+  }
+  const raw = { ...(value as Record<string, unknown>) };
+  raw['name'] ??= defaultName;
+  raw['task_id'] ??= { value: freshTaskId(String(raw['name'])) };
+  raw['agent_id'] ??= { value: '' };
+  try {
+    return decodeOrThrow(TaskInfo, raw, 'TaskInfo');
+  } catch (err) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `${flag}: ${(err as Error).message}`);
+  }
+}
+
+/** The tasks of --group (a TaskGroupInfo), with their defaults filled in. */
+export function buildGroup(options: ExecuteOptions): TaskInfo[] {
+  const group = options.group as { tasks?: unknown } | undefined;
+  if (typeof group !== 'object' || group === null || Array.isArray(group) || !Array.isArray(group.tasks) || group.tasks.length === 0) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', '--group: expected a JSON TaskGroupInfo with tasks, {"tasks":[{...}, ...]}');
+  }
+  const tasks = group.tasks.map((task, i) => taskFromJson(task, `--group: tasks[${i}]`, `${options.name}-${i}`));
+  if (new Set(tasks.map((t) => t.task_id.value)).size !== tasks.length) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', '--group: two tasks have the same task_id; give each its own, or none');
+  }
+  return tasks;
+}
+
+/** The default executor of --group. */
+export function groupExecutor(options: ExecuteOptions): ExecutorInfo {
+  return { type: 'DEFAULT', executor_id: { value: DEFAULT_EXECUTOR_ID }, name: `${options.name} (default executor)`, resources: options.executorResources };
+}
+
 /** Builds the TaskInfo to launch (agent_id left empty: it is set from the offer). */
 export function buildTask(options: ExecuteOptions): TaskInfo {
-  if (options.task !== undefined) {
-    if (typeof options.task !== 'object' || options.task === null || Array.isArray(options.task)) {
-      throw new AgoraError('AGORA_ERR_VALIDATION', '--task: expected a JSON object (a TaskInfo)');
-    }
-    const raw = { ...(options.task as Record<string, unknown>) };
-    raw['name'] ??= options.name;
-    raw['task_id'] ??= { value: freshTaskId(String(raw['name'])) };
-    raw['agent_id'] ??= { value: '' };
-    try {
-      return decodeOrThrow(TaskInfo, raw, 'TaskInfo');
-    } catch (err) {
-      throw new AgoraError('AGORA_ERR_VALIDATION', `--task: ${(err as Error).message}`);
-    }
-  }
+  if (options.task !== undefined) return taskFromJson(options.task, '--task', options.name);
   if (options.command === undefined) {
     throw new AgoraError('AGORA_ERR_VALIDATION', 'give the task as --command \'...\' or --task FILE_OR_JSON');
   }
@@ -217,11 +267,16 @@ export function exitStatusFor(status: TaskStatus): number {
   }
 }
 
-/** Runs the task; resolves with the exit status to exit with. */
+/** Runs the task (or the group); resolves with the exit status to exit with. */
 export async function runExecute(options: ExecuteOptions, output: ExecuteOutput = consoleOutput): Promise<number> {
-  const task = buildTask(options);
-  const taskId = task.task_id.value;
-  const wanted: Resource[] = [...(task.resources ?? []), ...(task.executor?.resources ?? [])];
+  if (options.group !== undefined && (options.task !== undefined || options.command !== undefined)) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', '--group launches the tasks of its TaskGroupInfo: give it alone, without --task or --command');
+  }
+  const group = options.group === undefined ? undefined : { tasks: buildGroup(options), executor: groupExecutor(options) };
+  const tasks = group?.tasks ?? [buildTask(options)];
+  const names = new Map(tasks.map((t) => [t.task_id.value, t.name]));
+  const wanted: Resource[] = [...tasks.flatMap((t) => [...(t.resources ?? []), ...(t.executor?.resources ?? [])]), ...(group?.executor.resources ?? [])];
+  const what = group === undefined ? `task '${tasks[0]!.name}' (id ${tasks[0]!.task_id.value})` : `task group of ${tasks.map((t) => `'${t.name}'`).join(', ')}`;
   const client = await subscribeWithRetry(options, output);
   output.out(`Subscribed with ID ${client.frameworkId}`);
 
@@ -230,6 +285,8 @@ export async function runExecute(options: ExecuteOptions, output: ExecuteOutput 
   let interrupted = false;
   let killTimer: NodeJS.Timeout | undefined;
   let agentId: string | undefined;
+  /** The terminal update of each task, as it arrives. */
+  const terminal = new Map<string, TaskStatus>();
   const lastOffers = new Map<string, Offer>();
   let resolveExit!: (code: number) => void;
   const exitCode = new Promise<number>((resolve) => (resolveExit = resolve));
@@ -248,9 +305,11 @@ export async function runExecute(options: ExecuteOptions, output: ExecuteOutput 
   };
   const warn = (what: string) => (err: unknown) => output.err(`agora execute: ${what}: ${(err as Error).message}`);
 
+  // Killing one task of a group kills the group (its executor does it).
   const kill = (why: string) => {
-    output.out(`Killing task '${task.name}' (${why})`);
-    client.kill(taskId, agentId).catch(warn('KILL failed'));
+    const target = tasks.find((t) => !terminal.has(t.task_id.value)) ?? tasks[0]!;
+    output.out(`Killing ${group === undefined ? `task '${target.name}'` : 'the task group'} (${why})`);
+    client.kill(target.task_id.value, agentId).catch(warn('KILL failed'));
   };
 
   client.on((event) => {
@@ -272,10 +331,10 @@ export async function runExecute(options: ExecuteOptions, output: ExecuteOutput 
           agentId = chosen.agent_id.value;
           clearTimeout(offerTimer);
           const offer = chosen;
-          client
-            .launch(offer, [{ ...task, agent_id: offer.agent_id }])
+          const onAgent = tasks.map((t) => ({ ...t, agent_id: offer.agent_id }));
+          (group === undefined ? client.launch(offer, onAgent) : client.launchGroup(offer, group.executor, onAgent))
             .then(() => {
-              output.out(`Submitted task '${task.name}' (id ${taskId}) to agent '${offer.agent_id.value}' (${offer.hostname})`);
+              output.out(`Submitted ${what} to agent '${offer.agent_id.value}' (${offer.hostname})`);
               return client.suppress().catch(() => undefined);
             })
             .catch((err: unknown) => {
@@ -287,13 +346,15 @@ export async function runExecute(options: ExecuteOptions, output: ExecuteOutput 
       }
       case 'UPDATE': {
         const status = event.update.status;
-        if (status.task_id.value !== taskId) break;
-        printStatus(output, task.name, status);
+        const name = names.get(status.task_id.value);
+        if (name === undefined) break;
+        printStatus(output, name, status);
         client.acknowledge(status).catch(warn('ACKNOWLEDGE failed'));
         if (status.state === 'TASK_RUNNING' && options.killAfterMs !== undefined && killTimer === undefined) {
           killTimer = setTimeout(() => kill(`--kill_after ${formatDuration(options.killAfterMs!)}`), options.killAfterMs);
         }
-        if (isTerminalState(status.state)) finish(exitStatusFor(status));
+        if (isTerminalState(status.state) && !terminal.has(status.task_id.value)) terminal.set(status.task_id.value, status);
+        if (terminal.size === tasks.length) finish(groupExitStatus(tasks, terminal));
         break;
       }
       case 'ERROR':
@@ -303,6 +364,8 @@ export async function runExecute(options: ExecuteOptions, output: ExecuteOutput 
       case 'FAILURE':
         if (event.failure.agent_id?.value === agentId && event.failure.executor_id === undefined) {
           output.out(`Received FAILURE: agent '${agentId}' was lost`);
+        } else if (event.failure.executor_id !== undefined && group !== undefined) {
+          output.out(`Received FAILURE: executor '${event.failure.executor_id.value}' exited (status ${event.failure.status ?? 'unknown'})`);
         }
         break;
       default:
@@ -316,7 +379,7 @@ export async function runExecute(options: ExecuteOptions, output: ExecuteOutput 
     finish(1);
   });
 
-  // Ctrl-C: kill the task and wait for its end; a second one exits at once.
+  // Ctrl-C: kill the task (the group) and wait for its end; a second one exits at once.
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted || !launched) {
       output.err(`agora execute: ${signal}, exiting`);
@@ -338,6 +401,15 @@ export async function runExecute(options: ExecuteOptions, output: ExecuteOutput 
     await Promise.race([teardown, new Promise((r) => setTimeout(r, interrupted ? 1000 : 5000).unref())]);
   }
   return code;
+}
+
+/** 0 when every task finished; else the exit status of the first task (in the group's order) that did not. */
+export function groupExitStatus(tasks: readonly TaskInfo[], terminal: ReadonlyMap<string, TaskStatus>): number {
+  for (const task of tasks) {
+    const status = terminal.get(task.task_id.value);
+    if (status !== undefined && status.state !== 'TASK_FINISHED') return exitStatusFor(status) || 1;
+  }
+  return 0;
 }
 
 async function subscribeWithRetry(options: ExecuteOptions, output: ExecuteOutput): Promise<SchedulerClient> {
@@ -408,6 +480,8 @@ export function executeOptionsFrom(opts: Record<string, unknown>, nameGiven: boo
     partitionAware: opts['partitionAware'] as boolean,
     killAfterMs: opts['killAfter'] as number | undefined,
     task: opts['task'],
+    group: opts['group'] ?? opts['taskGroup'],
+    executorResources: opts['executorResources'] as Resource[],
     offerTimeoutMs: opts['offerTimeout'] as number,
     connectTimeoutMs: opts['connectTimeout'] as number,
   };
