@@ -135,9 +135,9 @@ describe.skipIf(skip !== undefined)('tasks in OCI containers', () => {
   });
 
   it('answers operator calls it does not implement with 501, naming the call', async () => {
-    const response = await request(`${agentUrl}/api/v1`, JSON.stringify({ type: 'LAUNCH_CONTAINER' }));
+    const response = await request(`${agentUrl}/api/v1`, JSON.stringify({ type: 'PRUNE_IMAGES' }));
     expect(response.status).toBe(501);
-    expect(response.text).toMatch(/LAUNCH_CONTAINER/);
+    expect(response.text).toMatch(/PRUNE_IMAGES/);
   });
 
   it('gives a task its own pid namespace: ps sees only the task', async () => {

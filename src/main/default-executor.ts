@@ -4,7 +4,8 @@
  * it for ExecutorInfo.type DEFAULT with the Mesos executor environment (facts 2.1), from which it
  * takes everything it needs; it logs JSON lines to its sandbox's stderr.
  */
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseDurationMs } from '../base/index.js';
 import { DefaultExecutor } from '../executor/default-executor.js';
 import { createLogger } from './logging.js';
@@ -12,7 +13,9 @@ import { createLogger } from './logging.js';
 /** How an agent runs this entry: this process's node, this file (through tsx when run from source). */
 export function defaultExecutorCommand(): { shell: false; value: string; argv: string[] } {
   const entry = fileURLToPath(import.meta.url);
-  const loader = entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  // createRequire, not import.meta.resolve: the latter is missing where this module is itself
+  // loaded through a bundler's transform (vitest), and the agent starts executors from there too.
+  const loader = entry.endsWith('.ts') ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
   return { shell: false, value: process.execPath, argv: ['node', ...loader, entry] };
 }
 
