@@ -184,7 +184,13 @@ export class Agent {
         const container = this.runtime.runningContainers().find((c) => c.containerId === containerId);
         if (executor === undefined || executor.phase !== 'running' || container === undefined) return undefined;
         const netns = container.networkNamespacePath;
-        return { directory: executor.directory, user: container.user, ...(netns === undefined ? {} : { networkNamespacePath: netns }) };
+        return {
+          frameworkId: executor.frameworkId,
+          executorId: executor.id,
+          directory: executor.directory,
+          user: container.user,
+          ...(netns === undefined ? {} : { networkNamespacePath: netns }),
+        };
       },
     });
     this.executorStreams = new ExecutorStreams(() => this.agentInfo());

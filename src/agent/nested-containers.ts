@@ -13,6 +13,8 @@ import { containerResources, HOST_DEFAULT_PATH } from './core/index.js';
 
 /** What a nested container takes from its parent (an executor's running container). */
 export interface ParentContainer {
+  frameworkId: string;
+  executorId: string;
   directory: string;
   /** The user the parent runs as: the default for its tasks. */
   user: string;
@@ -33,6 +35,8 @@ export interface ContainerTermination {
 interface Nested {
   readonly id: ContainerID;
   readonly parent: string;
+  readonly frameworkId: string;
+  readonly executorId: string;
   readonly directory: string;
   container?: Container;
   /** Settles once the container is gone (or its launch failed), with how it ended. */
@@ -81,7 +85,14 @@ export class NestedContainers {
     const commandEnv: Record<string, string> = {};
     for (const variable of command?.environment?.variables ?? []) commandEnv[variable.name] = variable.value ?? '';
     let settle!: (termination: ContainerTermination) => void;
-    const nested: Nested = { id, parent: parentId.value, directory, done: new Promise((resolve) => (settle = resolve)) };
+    const nested: Nested = {
+      id,
+      parent: parentId.value,
+      frameworkId: parent.frameworkId,
+      executorId: parent.executorId,
+      directory,
+      done: new Promise((resolve) => (settle = resolve)),
+    };
     this.byId.set(id.value, nested);
     const log = this.deps.logger.child({ containerId: id.value, parent: parentId.value });
 
@@ -147,8 +158,10 @@ export class NestedContainers {
   }
 
   /** The nested containers running now, for GET_CONTAINERS and `/containers`. */
-  running(): Array<{ id: ContainerID; container: Container }> {
-    return [...this.byId.values()].flatMap((n) => (n.container === undefined ? [] : [{ id: n.id, container: n.container }]));
+  running(): Array<{ id: ContainerID; frameworkId: string; executorId: string; container: Container }> {
+    return [...this.byId.values()].flatMap((n) =>
+      n.container === undefined ? [] : [{ id: n.id, frameworkId: n.frameworkId, executorId: n.executorId, container: n.container }],
+    );
   }
 
   /** Resolves once no nested container is left running. */

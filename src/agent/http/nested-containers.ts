@@ -1,13 +1,14 @@
 /**
  * The agent Operator API calls for nested containers (facts 3.3, 8.5): LAUNCH_CONTAINER,
  * WAIT_CONTAINER, KILL_CONTAINER, REMOVE_CONTAINER and their deprecated *_NESTED_CONTAINER
- * names, as the default executor uses them for the tasks of a group. A table for operator.ts;
- * containers it does not know go on to the next handler (debug sessions answer their own).
+ * names, as the default executor uses them for the tasks of a group, and the nested containers
+ * in GET_CONTAINERS with `show_nested`. A table for operator.ts; containers it does not know go
+ * on to the next handler (debug sessions answer their own).
  */
 import type { AgentOperatorCall, ContainerID } from '../../api/index.js';
 import { AgoraError } from '../../base/index.js';
 import type { NestedContainers } from '../nested-containers.js';
-import type { OperatorAnswer, OperatorHandlers } from './operator-handlers.js';
+import { type OperatorAnswer, type OperatorHandlers, REPLIED } from './operator-handlers.js';
 
 export function nestedContainerHandlers(nested: () => NestedContainers | undefined): OperatorHandlers {
   const get = (): NestedContainers => {
@@ -44,7 +45,32 @@ export function nestedContainerHandlers(nested: () => NestedContainers | undefin
       get().remove(id);
       return { status: 200 };
     });
+  /** GET_CONTAINERS with `show_nested`: the answer for top-level containers, and the nested ones (Mesos lists them too). */
+  const containers = async (call: AgentOperatorCall, next: () => Promise<OperatorAnswer>): Promise<OperatorAnswer> => {
+    const answer = await next();
+    const containers = nested();
+    if (answer === REPLIED || answer.status !== 200 || call.get_containers?.show_nested !== true || containers === undefined) return answer;
+    const body = answer.body as { get_containers?: { containers?: unknown[] } };
+    const listed = await Promise.all(
+      containers.running().map(async ({ id, frameworkId, executorId, container }) => {
+        const statistics = await container.usage().catch(() => undefined);
+        return {
+          framework_id: { value: frameworkId },
+          executor_id: { value: executorId },
+          container_id: id,
+          container_status: {
+            container_id: id,
+            executor_pid: container.pid,
+            ...(container.networkInfos === undefined ? {} : { network_infos: container.networkInfos }),
+          },
+          ...(statistics === undefined ? {} : { resource_statistics: statistics }),
+        };
+      }),
+    );
+    return { ...answer, body: { ...body, get_containers: { ...body.get_containers, containers: [...(body.get_containers?.containers ?? []), ...listed] } } };
+  };
   return {
+    GET_CONTAINERS: (call, _context, next) => containers(call, next),
     LAUNCH_CONTAINER: launch,
     LAUNCH_NESTED_CONTAINER: launch,
     WAIT_CONTAINER: (call, _context, next) => wait(call, next),
