@@ -41,6 +41,15 @@ export interface ContainerConfig {
   parent?: { directory: string; networkNamespacePath?: string };
 }
 
+/** A container of a previous agent, as its checkpoint describes it. */
+export interface RecoverConfig {
+  containerId: string;
+  directory: string;
+  /** The user it runs as (for views); absent: the agent's. */
+  user?: string;
+  resources?: ContainerResources;
+}
+
 export interface Container {
   readonly containerId: string;
   readonly pid: number;
@@ -175,6 +184,49 @@ export class Containerizer {
         };
       },
     };
+  }
+
+  /**
+   * Reattaches to a container a previous agent launched (agent recovery). A running one comes
+   * back as a Container whose isolators are cleaned up when it ends; one that ended meanwhile
+   * gives its exit status. Its disk is not watched again, nor its network addresses reported.
+   */
+  async recover(config: RecoverConfig): Promise<{ kind: 'running'; container: Container } | { kind: 'exited'; status: ExitStatus } | { kind: 'gone' }> {
+    const recovered = this.launcher.recover === undefined ? { kind: 'gone' as const } : await this.launcher.recover(config.containerId, config.resources);
+    if (recovered.kind !== 'running') {
+      await this.cleanup(this.isolators, config.containerId);
+      return recovered;
+    }
+    const { process } = recovered;
+    const done = process.wait().then(async (exit) => {
+      await this.cleanup(this.isolators, config.containerId);
+      return exit;
+    });
+    return {
+      kind: 'running',
+      container: {
+        containerId: config.containerId,
+        pid: process.pid,
+        directory: config.directory,
+        user: config.user ?? agentUserName(),
+        networkInfos: undefined,
+        networkNamespacePath: undefined,
+        entry: process.entry,
+        wait: () => done,
+        kill: (signal) => process.kill(signal),
+        usage: () => process.usage(),
+      },
+    };
+  }
+
+  /**
+   * After recovery: removes every container of a previous agent not in `keep` (Mesos's orphans)
+   * and what isolators still hold for them. Resolves with the ids of the containers removed.
+   */
+  async cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]> {
+    const removed = (await this.launcher.cleanupOrphans?.(keep)) ?? [];
+    for (const isolator of this.isolators) await isolator.recover?.(keep);
+    return removed;
   }
 
   /**

@@ -3,7 +3,7 @@
  * Containers are launched through a Launcher (posix, or oci with crun/runc); isolators
  * (images, volumes, CNI networks) plug in through the Isolator interface.
  */
-export { Containerizer, type Container, type ContainerConfig, type ContainerizerOptions, type LimitationListener } from './containerizer.js';
+export { Containerizer, type Container, type ContainerConfig, type ContainerizerOptions, type LimitationListener, type RecoverConfig } from './containerizer.js';
 export { applyPatch, type ContainerRequest, type Isolator, type LaunchPatch } from './isolator.js';
 export { DEFAULT_DISK_WATCH_INTERVAL_MS, diskUsageBytes } from './isolators/disk/du.js';
 export {
@@ -18,10 +18,11 @@ export {
   type LaunchSpec,
   type Launcher,
   type OciMount,
+  type RecoveredContainer,
   type ResourceStatistics,
 } from './launcher.js';
 export { startDebugProcess, type DebugCommand, type DebugProcess, type DebugTarget, type TerminalSize } from './exec.js';
-export { PosixLauncher } from './launchers/posix.js';
+export { PosixLauncher, type PosixLauncherOptions } from './launchers/posix.js';
 export { OciLauncher, type OciLauncherOptions } from './launchers/oci.js';
 export {
   chooseIsolation,

@@ -3,6 +3,7 @@
  * works (root, crun or runc, conmon, cgroups); posix otherwise, with the reason said at start.
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Launcher } from './launcher.js';
 import { OciLauncher } from './launchers/oci.js';
@@ -47,14 +48,14 @@ export const DEFAULT_CGROUPS_ROOT = 'agora';
 /** Picks and prepares the launcher. Throws an Error naming the cause when oci is asked for and cannot work. */
 export async function chooseIsolation(options: IsolationOptions): Promise<IsolationChoice> {
   if (options.requested === 'posix') {
-    return { isolation: 'posix', launcher: new PosixLauncher(), reason: 'posix: asked for with --isolation=posix', notes: [], close: () => undefined };
+    return { isolation: 'posix', launcher: new PosixLauncher({ stateDir: join(options.runtimeDir, 'posix') }), reason: 'posix: asked for with --isolation=posix', notes: [], close: () => undefined };
   }
   const support = await detectOciSupport({ isRoot: options.isRoot, ...(options.ociRuntime === undefined ? {} : { runtime: options.ociRuntime }) });
   if (!support.ok) {
     if (options.requested === 'oci') throw new Error(`--isolation=oci cannot work here: ${support.reason}`);
     return {
       isolation: 'posix',
-      launcher: new PosixLauncher(),
+      launcher: new PosixLauncher({ stateDir: join(options.runtimeDir, 'posix') }),
       reason: `posix: ${support.reason}, so tasks run as plain processes without namespaces or cgroup limits`,
       notes: [],
       close: () => undefined,

@@ -62,6 +62,11 @@ export interface Isolator {
   prepare(request: ContainerRequest, spec: Readonly<LaunchSpec>): Promise<LaunchPatch | undefined>;
   /** Releases what `prepare` took for this container (CNI DEL, image references). Never rejects. */
   cleanup(containerId: string): Promise<void>;
+  /**
+   * At agent start, after recovery: releases what it holds for containers of a previous agent
+   * that are not in `keep` (the recovered ones keep theirs). Never rejects.
+   */
+  recover?(keep: ReadonlySet<string>): Promise<void>;
 }
 
 /** `spec` with `patch` applied: mounts appended, everything else replaced when present. */

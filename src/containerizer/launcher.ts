@@ -168,7 +168,26 @@ export interface Launcher {
    * started (missing executable, bad working directory, permission denied).
    */
   launch(spec: LaunchSpec): Promise<ContainerProcess>;
+  /**
+   * Reattaches to a container a previous agent launched (agent recovery): it still runs, it
+   * ended and its exit status was recorded, or nothing is known of it any more. Launchers
+   * without it cannot recover containers.
+   */
+  recover?(containerId: string, resources?: ContainerResources): Promise<RecoveredContainer>;
+  /**
+   * Kills and forgets every container a previous agent left that is not in `keep` (Mesos's
+   * orphans: containers of frameworks that do not checkpoint, or that recovery gave up on).
+   * Resolves with the ids it removed.
+   */
+  cleanupOrphans?(keep: ReadonlySet<string>): Promise<string[]>;
 }
+
+/** What recovery found of a container a previous agent launched. */
+export type RecoveredContainer =
+  | { kind: 'running'; process: ContainerProcess }
+  | { kind: 'exited'; status: ExitStatus }
+  /** Neither running nor recorded: its end (and how) is unknown. */
+  | { kind: 'gone' };
 
 /** A container that could not be started; the message carries the OS error for the user. */
 export class LaunchError extends Error {

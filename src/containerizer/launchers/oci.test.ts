@@ -92,7 +92,31 @@ describe.skipIf(skip !== undefined)('OciLauncher', () => {
     expect(existsSync(join(dir, 'runtime', 'containers', 'badroot'))).toBe(false);
   });
 
-  it('removes, at the next start, the containers a dead agent left running', async () => {
+  it('recovers, at the next start, a container still running and one that ended meanwhile with its status', async () => {
+    const runtimeDir = join(dir, 'runtime-3');
+    const first = await chooseIsolation({ requested: 'oci', runtimeDir, isRoot: true, cgroupsRoot: 'agora-test' });
+    const long = await first.launcher.launch(spec('long', 'sleep 60'));
+    await first.launcher.launch(spec('short', 'exit 7'));
+    first.close(); // the agent dies; conmon keeps the containers
+    await new Promise((r) => setTimeout(r, 300));
+
+    const second = await chooseIsolation({ requested: 'oci', runtimeDir, isRoot: true, cgroupsRoot: 'agora-test' });
+    try {
+      expect(await second.launcher.recover!('short')).toEqual({ kind: 'exited', status: { code: 7 } });
+      const running = await second.launcher.recover!('long');
+      expect(running.kind).toBe('running');
+      if (running.kind !== 'running') return;
+      expect(running.process.pid).toBe(long.pid);
+      expect(await second.launcher.recover!('never-launched')).toEqual({ kind: 'gone' });
+      running.process.kill('SIGKILL');
+      expect(await running.process.wait()).toEqual({ signal: 'SIGKILL' });
+      expect(existsSync(join(runtimeDir, 'containers', 'long'))).toBe(false);
+    } finally {
+      second.close();
+    }
+  });
+
+  it('removes, at the next start, the containers a dead agent left running that recovery did not keep', async () => {
     const runtimeDir = join(dir, 'runtime-2');
     const first = await chooseIsolation({ requested: 'oci', runtimeDir, isRoot: true, cgroupsRoot: 'agora-test' });
     const container = await first.launcher.launch(spec('leftover', 'sleep 60'));
@@ -100,6 +124,7 @@ describe.skipIf(skip !== undefined)('OciLauncher', () => {
     expect(existsSync(`/proc/${container.pid}`)).toBe(true);
 
     const second = await chooseIsolation({ requested: 'oci', runtimeDir, isRoot: true, cgroupsRoot: 'agora-test' });
+    expect(await second.launcher.cleanupOrphans!(new Set())).toEqual(['leftover']);
     second.close();
     const deadline = Date.now() + 5_000;
     while (existsSync(`/proc/${container.pid}/cmdline`) && readFileSync(`/proc/${container.pid}/cmdline`).length > 0 && Date.now() < deadline) {

@@ -15,10 +15,12 @@ import { type HostRoot, prepareHostRoot } from '../isolators/filesystem/linux.js
 import {
   type ContainerEntry,
   type ContainerProcess,
+  type ContainerResources,
   type ExitStatus,
   type LaunchSpec,
   type Launcher,
   LaunchError,
+  type RecoveredContainer,
   type ResourceStatistics,
 } from '../launcher.js';
 import type { CgroupLayout } from '../oci/cgroups.js';
@@ -65,8 +67,8 @@ export class OciLauncher implements Launcher {
   ) {}
 
   /**
-   * Prepares the runtime directory and removes the containers a previous agent left in it
-   * (`crun delete --force` kills one still running: the agent cannot recover tasks yet).
+   * Prepares the runtime directory. Containers a previous agent left in it keep running under
+   * their conmon: the agent recovers them (recover) or removes them (cleanupOrphans).
    */
   static async create(options: OciLauncherOptions): Promise<OciLauncher> {
     const paths = ociPaths(options.runtimeDir);
@@ -75,9 +77,44 @@ export class OciLauncher implements Launcher {
     const helper = new ProcessHelper(options.logger);
     const exits = new ExitWatcher(paths.exits);
     exits.start();
-    const launcher = new OciLauncher(options, paths, hostRoot, helper, exits);
-    await launcher.removeLeftovers();
-    return launcher;
+    return new OciLauncher(options, paths, hostRoot, helper, exits);
+  }
+
+  /**
+   * Reattaches to a container of a previous agent: conmon still watches it (running), or it
+   * recorded its exit status (exited, its OOM kill read and the container deleted), or neither.
+   */
+  async recover(containerId: string, resources?: ContainerResources): Promise<RecoveredContainer> {
+    const dir = join(this.paths.containers, containerId);
+    const pid = Number((await readFile(join(dir, 'pid'), 'utf8').catch(() => '')).trim());
+    const conmonPid = Number((await readFile(join(dir, 'conmon.pid'), 'utf8').catch(() => '')).trim());
+    const recorded = await this.exits.recorded(containerId);
+    if (!(pid > 1) || (recorded === undefined && !(conmonPid > 1 && processExists(conmonPid)))) {
+      // conmon died without a record (or the container never started): its end is unknown.
+      if (recorded === undefined) {
+        await this.remove(containerId);
+        return { kind: 'gone' };
+      }
+    }
+    const container = new OciContainer(pid > 1 ? pid : 0, containerId, `/${this.options.cgroupsRoot}/${containerId}`, resources?.memMb, resources?.cpus, this);
+    if (recorded === undefined) return { kind: 'running', process: container };
+    return { kind: 'exited', status: await container.wait() };
+  }
+
+  /** Deletes every container of a previous agent that recovery did not take (killing those still running). */
+  async cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const containerId of await readdir(this.paths.containers).catch(() => [] as string[])) {
+      if (keep.has(containerId)) continue;
+      const status = await this.exits.recorded(containerId);
+      this.options.logger?.warn(
+        { containerId, ...(status === undefined ? {} : { exitStatus: status }) },
+        status === undefined ? 'killing a container left running by a previous agent' : 'removing a container a previous agent left behind',
+      );
+      await this.remove(containerId);
+      removed.push(containerId);
+    }
+    return removed;
   }
 
   /** e.g. "crun (/usr/bin/crun) under conmon" */
@@ -212,16 +249,14 @@ export class OciLauncher implements Launcher {
     ];
   }
 
-  private async removeLeftovers(): Promise<void> {
-    const leftovers = await readdir(this.paths.containers).catch(() => [] as string[]);
-    for (const containerId of leftovers) {
-      const status = await this.exits.recorded(containerId);
-      this.options.logger?.warn(
-        { containerId, ...(status === undefined ? {} : { exitStatus: status }) },
-        status === undefined ? 'killing a container left running by a previous agent' : 'removing a container a previous agent left behind',
-      );
-      await this.remove(containerId);
-    }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,9 +1,11 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ContainerProcess, LaunchError, type LaunchSpec } from '../launcher.js';
 import { liveGroupMembers, PosixLauncher, readProcStat } from './posix.js';
+import { recordSupervisorPid, supervisedCommandLine, supervisorDir } from './posix-supervisor.js';
 
 const launcher = new PosixLauncher();
 let dir: string;
@@ -151,5 +153,83 @@ describe('PosixLauncher usage', () => {
     p.kill('SIGKILL');
     await p.wait();
     expect(await p.usage()).toBeUndefined();
+  });
+});
+
+describe('PosixLauncher with a supervisor (recoverable containers)', () => {
+  let stateDir: string;
+  let supervised: PosixLauncher;
+  beforeEach(() => {
+    stateDir = join(dir, 'state');
+    supervised = new PosixLauncher({ stateDir });
+  });
+
+  async function launchSupervised(s: LaunchSpec): Promise<ContainerProcess> {
+    const p = await supervised.launch(s);
+    started.push(p);
+    return p;
+  }
+
+  /** What a previous agent left: a supervised container whose parent is not the launcher that recovers it. */
+  function startDetached(containerId: string, command: string): number {
+    const s = spec({ shell: true, value: command }, { containerId });
+    const line = supervisedCommandLine(s, supervisorDir(stateDir, containerId));
+    const child = spawn(line.file, line.args, { argv0: line.argv0, cwd: dir, env: s.env, detached: true, stdio: 'ignore' });
+    child.unref();
+    recordSupervisorPid(supervisorDir(stateDir, containerId), child.pid!);
+    return child.pid!;
+  }
+
+  it('reports the exit code and signal of the task, not of the supervisor, and forgets its record after', async () => {
+    const p = await launchSupervised(spec({ shell: true, value: 'exit 3' }));
+    expect(await p.wait()).toEqual({ code: 3 });
+    const q = await launchSupervised(spec({ shell: true, value: 'echo ready; exec sleep 30' }, { containerId: 'c2' }));
+    await until(() => out().includes('ready'));
+    q.kill('SIGTERM');
+    expect(await q.wait()).toEqual({ signal: 'SIGTERM' });
+    await until(() => !existsSync(join(stateDir, 'c1')) && !existsSync(join(stateDir, 'c2')));
+  });
+
+  it('keeps argv[0] of the argv form and refuses a missing executable with the OS error', async () => {
+    const script = 'tr "\\0" " " < /proc/$$/cmdline';
+    const p = await launchSupervised(spec({ shell: false, value: '/bin/sh', argv: ['custom-name', '-c', script] }));
+    expect(await p.wait()).toEqual({ code: 0 });
+    expect(out()).toBe(`custom-name -c ${script} `);
+    await expect(supervised.launch(spec({ shell: false, value: '/no/such/binary', argv: ['x'] }, { containerId: 'c9' }))).rejects.toThrow(
+      /\/no\/such\/binary.*ENOENT/,
+    );
+    expect(existsSync(join(stateDir, 'c9'))).toBe(false);
+  });
+
+  it('recovers a container another process started: running (its end seen in the record), ended with its status, or unknown', async () => {
+    startDetached('ends', 'sleep 0.3; exit 5');
+    const pid = startDetached('runs', 'exec sleep 30');
+    startDetached('ended', 'exit 6');
+    await until(() => existsSync(join(stateDir, 'ended', 'exit')));
+
+    const ends = await supervised.recover('ends');
+    expect(ends.kind).toBe('running');
+    if (ends.kind === 'running') expect(await ends.process.wait()).toEqual({ code: 5 });
+    expect(await supervised.recover('ended')).toEqual({ kind: 'exited', status: { code: 6 } });
+    expect(await supervised.recover('never')).toEqual({ kind: 'gone' });
+
+    const runs = await supervised.recover('runs', { cpus: 0.5 });
+    expect(runs.kind).toBe('running');
+    if (runs.kind !== 'running') return;
+    expect(runs.process.pid).toBe(pid);
+    expect((await runs.process.usage())?.cpus_limit).toBe(0.5);
+    runs.process.kill('SIGTERM');
+    expect(await runs.process.wait()).toEqual({ signal: 'SIGTERM' });
+    expect(existsSync(join(stateDir, 'runs'))).toBe(false);
+  });
+
+  it('kills the containers recovery did not keep', async () => {
+    const kept = startDetached('kept', 'exec sleep 30');
+    const orphan = startDetached('orphan', 'exec sleep 30');
+    await until(() => alive(kept) && alive(orphan));
+    expect(await supervised.cleanupOrphans(new Set(['kept']))).toEqual(['orphan']);
+    await until(() => !alive(orphan));
+    expect(alive(kept)).toBe(true);
+    process.kill(-kept, 'SIGKILL');
   });
 });

@@ -1,6 +1,8 @@
 /**
  * The posix launcher: a container is a plain process in its own session and process group,
- * with no namespaces or cgroups (Mesos's PosixLauncher). Signals go to the whole group.
+ * with no namespaces or cgroups (Mesos's PosixLauncher). Signals go to the whole group. With a
+ * state directory, each container runs under a supervisor that records its exit status
+ * (posix-supervisor.ts), so an agent that restarts can recover it.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
@@ -8,27 +10,53 @@ import { getSystemErrorMap } from 'node:util';
 import { processGroupUsage } from '../isolators/posix/usage.js';
 import {
   type ContainerProcess,
+  type ContainerResources,
   type ExitStatus,
   type LaunchSpec,
   type Launcher,
   LaunchError,
+  type RecoveredContainer,
   type ResourceStatistics,
 } from '../launcher.js';
+import {
+  cleanupSupervisedOrphans,
+  recordSupervisorPid,
+  recoverSupervised,
+  removeSupervisorDir,
+  supervisedCommandLine,
+  supervisedExit,
+  supervisorDir,
+} from './posix-supervisor.js';
 
 // After the main process exits, its group is SIGKILLed; this bounds the wait for the group's
 // members to die so a process stuck in uninterruptible sleep cannot hang the agent.
 const GROUP_EXIT_WAIT_MS = 2_000;
 const GROUP_POLL_MS = 10;
 
+export interface PosixLauncherOptions {
+  /**
+   * Where supervisors record exit statuses (`<runtime_dir>/posix`). Absent: tasks are the
+   * agent's own children, and end with it unrecoverably (tests, embedded agents).
+   */
+  stateDir?: string;
+}
+
 export class PosixLauncher implements Launcher {
   readonly name = 'posix';
   readonly isolates = false;
 
+  constructor(private readonly options: PosixLauncherOptions = {}) {}
+
   launch(spec: LaunchSpec): Promise<ContainerProcess> {
-    const { file, args, argv0 } = commandLine(spec);
+    const { stateDir } = this.options;
+    const supervisor = stateDir === undefined ? undefined : supervisorDir(stateDir, spec.containerId);
     let stdoutFd: number | undefined;
     let stderrFd: number | undefined;
+    let file = '';
     try {
+      const line = supervisor === undefined ? commandLine(spec) : supervisedCommandLine(spec, supervisor);
+      file = line.file;
+      const { args, argv0 } = line;
       stdoutFd = openSync(spec.stdoutPath, 'a');
       stderrFd = openSync(spec.stderrPath, 'a');
       // `detached` makes the child call setsid(), so it leads a new session and process group
@@ -42,15 +70,23 @@ export class PosixLauncher implements Launcher {
         ...(spec.user === undefined ? {} : { uid: spec.user.uid, gid: spec.user.gid }),
       });
       const exited = new Promise<ExitStatus>((resolve) => {
-        child.once('exit', (code, signal) => resolve(signal !== null ? { signal } : { code: code ?? 0 }));
+        child.once('exit', (code, signal) => {
+          if (supervisor === undefined) return resolve(signal !== null ? { signal } : { code: code ?? 0 });
+          resolve(supervisedExit(code, signal));
+          void removeSupervisorDir(supervisor).catch(() => undefined);
+        });
       });
       return new Promise((resolve, reject) => {
         child.once('error', (err: NodeJS.ErrnoException) => {
           reject(new LaunchError(`Failed to execute '${file}' in '${spec.workDir}': ${describeErrno(err)}`));
         });
-        child.once('spawn', () => resolve(new PosixProcess(child.pid!, exited, spec.resources?.cpus, spec.resources?.memMb)));
+        child.once('spawn', () => {
+          if (supervisor !== undefined) recordSupervisorPid(supervisor, child.pid!);
+          resolve(new PosixProcess(child.pid!, exited, spec.resources?.cpus, spec.resources?.memMb));
+        });
       });
     } catch (err) {
+      if (err instanceof LaunchError) return Promise.reject(err);
       const what = stderrFd === undefined ? 'open the output files' : 'start the process';
       return Promise.reject(new LaunchError(`Failed to ${what} of container: ${describeErrno(err as NodeJS.ErrnoException)}`));
     } finally {
@@ -58,6 +94,17 @@ export class PosixLauncher implements Launcher {
       if (stdoutFd !== undefined) closeSync(stdoutFd);
       if (stderrFd !== undefined) closeSync(stderrFd);
     }
+  }
+
+  /** Recovery needs the supervisors' records: without a state directory nothing is recoverable. */
+  async recover(containerId: string, resources?: ContainerResources): Promise<RecoveredContainer> {
+    if (this.options.stateDir === undefined) return { kind: 'gone' };
+    const limits = { ...(resources?.cpus === undefined ? {} : { cpus: resources.cpus }), ...(resources?.memMb === undefined ? {} : { memMb: resources.memMb }) };
+    return recoverSupervised(this.options.stateDir, containerId, limits);
+  }
+
+  async cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]> {
+    return this.options.stateDir === undefined ? [] : cleanupSupervisedOrphans(this.options.stateDir, keep);
   }
 }
 

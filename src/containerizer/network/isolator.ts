@@ -54,6 +54,12 @@ export class NetworkCniIsolator implements Isolator {
     };
   }
 
+  async recover(keep: ReadonlySet<string>): Promise<void> {
+    await this.options.networks?.recover?.(keep).catch((err: Error) => {
+      this.options.logger.warn({ error: err.message }, 'cannot remove the networks a previous agent left');
+    });
+  }
+
   async cleanup(containerId: string): Promise<void> {
     try {
       await this.options.networks?.detach(containerId);
@@ -117,9 +123,8 @@ export async function networkIsolatorFromFlags(flags: NetworkFlags): Promise<{ i
   } catch (err) {
     throw invalid(`--network_cni_config_dir: ${(err as Error).message}`);
   }
-  // NOTE: the agent does not recover containers yet (it kills what a previous agent left), so
-  // every checkpointed network is a leftover. Once it recovers them, pass their ids to keep.
-  await networks.recover();
+  // A previous agent's networks are kept until the agent has recovered its containers: it then
+  // calls the isolator's recover with the ones to keep.
   flags.logger.info({ networks: networks.networkNames(), pluginDirs }, 'CNI networks');
   return { isolator: new NetworkCniIsolator({ networks, isolates: flags.isolates, logger: flags.logger }), pluginDirs };
 }

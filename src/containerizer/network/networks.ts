@@ -27,6 +27,8 @@ export interface ContainerNetworks {
   attach(containerId: string, requested: readonly NetworkInfo[]): Promise<NetworkAttachment>;
   /** Takes the container out of its networks and removes its namespace. Harmless when it has none. */
   detach(containerId: string): Promise<void>;
+  /** At agent start: detaches what a previous agent left, except the containers in `keep`. */
+  recover?(keep: ReadonlySet<string>): Promise<string[]>;
 }
 
 /** A request that cannot be met, or a plugin that failed; the message is the task's. */
