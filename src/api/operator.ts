@@ -86,5 +86,6 @@ export const MasterCall = z.object({
     .optional(),
   unreserve_resources: z.object({ agent_id: Id, resources: z.array(Resource).optional() }).optional(),
   teardown: z.object({ framework_id: Id }).optional(),
+  mark_agent_gone: z.object({ agent_id: Id }).optional(),
 });
 export type MasterCall = z.infer<typeof MasterCall>;

@@ -1,20 +1,30 @@
 /**
  * Agents on the master's side of the agent link: registration and re-registration (with the
- * tasks an agent reports), pings, disconnection, and removal when an agent leaves or is lost.
+ * tasks an agent reports, facts 7.3), and disconnection. Pings, partitions and removal are in
+ * partitions.ts.
  */
-import { AgoraError, assert } from '../../base/index.js';
+import { AgoraError } from '../../base/index.js';
 import { hasCapability, isTerminalState } from '../../api/index.js';
-import type { AgentSubscribe, FrameworkInfo, TaskReport, TaskState, TaskStatusReason } from '../../api/index.js';
+import type { AgentSubscribe, FrameworkInfo, TaskReport } from '../../api/index.js';
 import { Resources } from '../../resources/index.js';
-import { removeOffers, requestAllocation } from './allocation.js';
+import { requestAllocation } from './allocation.js';
 import type { MasterContext } from './context.js';
-import { forgetAgentExecutors, reconcileReportedExecutors, withExecutorResources } from './executors.js';
+import { reconcileReportedExecutors, withExecutorResources } from './executors.js';
+import {
+  MARKED_GONE_MESSAGE,
+  detachAgent,
+  pingTimer,
+  removeAgent,
+  reregisterTimer,
+  reregisteredStatus,
+  rescindAgentOffers,
+} from './partitions.js';
 import { releaseConnection } from './state.js';
-import type { AgentRecord, ConnectionId, FrameworkRecord, TaskRecord } from './state.js';
-import { addTask, applyTaskState, detachTask, endTaskByMaster, masterStatus, stateFor } from './tasks.js';
+import type { AgentRecord, ConnectionId, FrameworkRecord } from './state.js';
+import { addTask, applyTaskState, endTaskByMaster, masterStatus, stateFor } from './tasks.js';
 
-export const pingTimer = (agentId: string) => `ping:${agentId}`;
-export const reregisterTimer = (agentId: string) => `reregister:${agentId}`;
+/** How the master knew a subscribing agent id before: it decides what the frameworks are told. */
+type KnownAs = 'registered' | 'recovered' | 'unreachable' | 'unknown';
 
 export function subscribeAgent(
   ctx: MasterContext,
@@ -32,7 +42,7 @@ export function subscribeAgent(
     ctx.emit({
       kind: 'agentEvent',
       connection,
-      event: { type: 'SHUTDOWN', shutdown: { message: `Agent ${requestedId} was marked gone; start it with a fresh work dir` } },
+      event: { type: 'SHUTDOWN', shutdown: { message: `${MARKED_GONE_MESSAGE}; start it with an empty --work_dir to join as a new agent` } },
     });
     ctx.emit({ kind: 'closeConnection', connection });
     return { streamId };
@@ -50,13 +60,21 @@ export function subscribeAgent(
     }
   }
   const existing = requestedId === undefined ? undefined : ctx.state.agents.get(requestedId);
+  const knownAs: KnownAs =
+    requestedId === undefined || existing !== undefined
+      ? 'registered'
+      : ctx.state.recoveredAgents.has(requestedId)
+        ? 'recovered'
+        : ctx.state.unreachableAgents.has(requestedId)
+          ? 'unreachable'
+          : 'unknown';
   // What the registry holds for it: it is only written again when that changes.
   const admitted = existing ?? (requestedId === undefined ? undefined : ctx.state.recoveredAgents.get(requestedId));
   const admittedAs = admitted === undefined ? undefined : JSON.stringify([admitted.info, admitted.endpoint]);
   if (existing !== undefined) {
     // Its allocator entry is rebuilt below, so nothing may stay offered from the old one.
-    detach(ctx, existing);
-    rescindOffers(ctx, existing);
+    detachAgent(ctx, existing);
+    rescindAgentOffers(ctx, existing);
   }
   const agent: AgentRecord = existing ?? {
     id: requestedId ?? `${ctx.masterId}-S${ctx.state.nextAgentNumber++}`,
@@ -96,7 +114,7 @@ export function subscribeAgent(
   ctx.cancelTimer(reregisterTimer(agent.id));
 
   for (const info of subscribe.frameworks ?? []) ensureFramework(ctx, info);
-  reconcileReportedTasks(ctx, agent, subscribe.tasks ?? []);
+  const shutdownFrameworks = reconcileReportedTasks(ctx, agent, subscribe.tasks ?? [], knownAs);
   reconcileReportedExecutors(ctx, agent, subscribe.executors ?? []);
 
   ctx.allocator.removeAgent(agent.id);
@@ -111,6 +129,10 @@ export function subscribeAgent(
   });
   // The agent missed a reservation change while it was away: it checkpoints the master's view.
   if (total !== reported) ctx.sendToAgent(agent, { type: 'CHECKPOINT_RESOURCES', checkpoint_resources: { resources: total.toWire() } });
+  // Frameworks removed while the agent was away are shut down there (their tasks were not taken back).
+  for (const frameworkId of shutdownFrameworks) {
+    ctx.sendToAgent(agent, { type: 'SHUTDOWN_FRAMEWORK', shutdown_framework: { framework_id: { value: frameworkId } } });
+  }
   ctx.setTimer(pingTimer(agent.id), ctx.config.agentPingTimeoutMs);
   ctx.count(reregistering ? 'master/slave_reregistrations' : 'master/slave_registrations');
   requestAllocation(ctx, agent.id);
@@ -151,14 +173,6 @@ function checkReportedTasksFit(ctx: MasterContext, total: Resources, reports: Ta
   );
 }
 
-/** Drops an agent's old stream before it is replaced by a new one. */
-function detach(ctx: MasterContext, agent: AgentRecord): void {
-  if (agent.connection === undefined) return;
-  ctx.emit({ kind: 'closeConnection', connection: agent.connection });
-  ctx.state.agentByConnection.delete(agent.connection);
-  agent.connection = undefined;
-}
-
 /** A framework known only from an agent's report (after a master restart) waits, inactive, for its scheduler. */
 function ensureFramework(ctx: MasterContext, info: FrameworkInfo): void {
   const id = info.id?.value;
@@ -178,24 +192,37 @@ function ensureFramework(ctx: MasterContext, info: FrameworkInfo): void {
 }
 
 /**
- * The agent's report is the truth about what runs there: tasks it reports are (re)added with
- * its states; tasks the master placed there that it does not report are gone; tasks whose
- * framework is gone are killed.
+ * The agent's report is the truth about what runs there (facts 7.3): tasks it reports are
+ * (re)added with its states; tasks the master placed there that it does not report are gone.
+ * Tasks of frameworks removed meanwhile are not taken back: the frameworks returned are to be
+ * shut down on the agent. When the master had lost the agent (unreachable, or unknown to it),
+ * each framework hears its tasks' states again, as in Mesos, partition-aware or not: an agent
+ * that comes back keeps its tasks, and a framework that replaced them kills what it no longer
+ * wants. After a master failover (a recovered agent) reconciliation tells them instead.
  */
-function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports: TaskReport[]): void {
+function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports: TaskReport[], knownAs: KnownAs): Set<string> {
   const reported = new Set<string>();
+  const shutdownFrameworks = new Set<string>();
+  const lost = knownAs === 'unreachable' || knownAs === 'unknown';
   for (const report of reports) {
     const frameworkId = report.framework_id.value;
     const taskId = report.task.task_id.value;
     reported.add(`${frameworkId}/${taskId}`);
     const framework = ctx.state.frameworks.get(frameworkId);
     if (framework === undefined) {
-      ctx.sendToAgent(agent, { type: 'SHUTDOWN_FRAMEWORK', shutdown_framework: { framework_id: { value: frameworkId } } });
+      shutdownFrameworks.add(frameworkId);
       continue;
     }
-    framework.unreachableTasks.delete(taskId);
+    const wasUnreachable = framework.unreachableTasks.delete(taskId);
     let task = framework.tasks.get(taskId);
+    if (task !== undefined && task.agentId !== agent.id) {
+      // The id runs elsewhere now (it was free again once this agent was forgotten): one must go.
+      ctx.sendToAgent(agent, { type: 'KILL_TASK', kill_task: { framework_id: { value: frameworkId }, task_id: { value: taskId } } });
+      continue;
+    }
     if (task === undefined) {
+      // A task the master had ended on its own (TASK_LOST) comes back: it is active again, not completed.
+      if (!wasUnreachable) framework.completedTasks = framework.completedTasks.filter((t) => t.info.task_id.value !== taskId);
       const resources = Resources.fromWire(report.task.resources ?? []); // Checked by checkReportedTasksFit.
       task = {
         info: report.task,
@@ -209,7 +236,12 @@ function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports:
       };
       if (report.status_update_state !== undefined) task.statusUpdateState = report.status_update_state;
       if (report.status_update_uuid !== undefined) task.statusUpdateUuid = report.status_update_uuid;
-      addTask(ctx, task);
+      addTask(ctx, task, { launched: false });
+      if (lost) {
+        const status = reregisteredStatus(ctx, agent.id, task, knownAs === 'unreachable');
+        applyTaskState(ctx, task, status, report.state);
+        ctx.sendToFramework(framework, { type: 'UPDATE', update: { status } });
+      }
     } else if (task.state !== report.state) {
       const status = masterStatus(ctx, { taskId, agentId: agent.id }, report.state, 'REASON_AGENT_REREGISTERED', '');
       applyTaskState(ctx, task, status, report.state);
@@ -223,6 +255,8 @@ function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports:
       endTaskByMaster(ctx, task, state, 'REASON_RECONCILIATION', `Task is not on agent ${agent.id} after it re-registered`);
     }
   }
+  if (lost) ctx.count('master/slave_unreachable_reregistrations');
+  return shutdownFrameworks;
 }
 
 function sameEndpoint(a: { ip: string; port: number }, b: { ip: string; port: number }): boolean {
@@ -245,28 +279,6 @@ function usedByFramework(agent: AgentRecord): Map<string, Resources> {
   return used;
 }
 
-export function onPingTimer(ctx: MasterContext, agentId: string): void {
-  const agent = ctx.state.agents.get(agentId);
-  if (agent?.connection === undefined) return;
-  if (agent.missedPings >= ctx.config.maxAgentPingTimeouts) {
-    markUnreachable(ctx, agent, `Agent ${agent.id} missed ${agent.missedPings} pings`);
-    return;
-  }
-  agent.missedPings++;
-  ctx.sendToAgent(agent, { type: 'PING' });
-  ctx.setTimer(pingTimer(agentId), ctx.config.agentPingTimeoutMs);
-}
-
-export function onPong(agent: AgentRecord): void {
-  agent.missedPings = 0;
-}
-
-export function onReregisterTimer(ctx: MasterContext, agentId: string): void {
-  const agent = ctx.state.agents.get(agentId);
-  if (agent === undefined || agent.connection !== undefined) return;
-  markUnreachable(ctx, agent, `Agent ${agent.id} did not re-register in time`);
-}
-
 /**
  * The agent's stream broke. It may come back: keep tasks of checkpointing frameworks, end the
  * others (facts 7.3), stop offering it, and give it a while to re-register.
@@ -276,7 +288,7 @@ export function agentDisconnected(ctx: MasterContext, connection: ConnectionId):
   if (agent === undefined) return;
   ctx.cancelTimer(pingTimer(agent.id));
   ctx.allocator.deactivateAgent(agent.id);
-  rescindOffers(ctx, agent);
+  rescindAgentOffers(ctx, agent);
   for (const [frameworkId, tasks] of [...agent.tasks]) {
     const framework = ctx.state.frameworks.get(frameworkId);
     if (framework?.info.checkpoint === true) continue;
@@ -288,67 +300,3 @@ export function agentDisconnected(ctx: MasterContext, connection: ConnectionId):
   ctx.count('master/slave_disconnections');
 }
 
-function rescindOffers(ctx: MasterContext, agent: AgentRecord): void {
-  removeOffers(ctx, agent.offers, { rescind: true, recover: true });
-}
-
-/** Lost agents: partition-aware frameworks keep their tasks as TASK_UNREACHABLE; others get TASK_LOST. */
-export function markUnreachable(ctx: MasterContext, agent: AgentRecord, message: string): void {
-  const nowMs = ctx.clock.realtimeMs();
-  ctx.emit({ kind: 'persist', operation: { type: 'MARK_AGENT_UNREACHABLE', agent_id: { value: agent.id }, timestamp: { nanoseconds: nowMs * 1e6 } } });
-  for (const [frameworkId, tasks] of [...agent.tasks]) {
-    const framework = ctx.state.frameworks.get(frameworkId);
-    for (const task of [...tasks.values()]) {
-      const state = stateFor(framework, 'TASK_UNREACHABLE');
-      if (state === 'TASK_UNREACHABLE' && framework !== undefined) keepUnreachable(ctx, framework, task, nowMs, message);
-      else endTaskByMaster(ctx, task, state, 'REASON_AGENT_REMOVED', message);
-    }
-  }
-  ctx.state.unreachableAgents.set(agent.id, { id: agent.id, hostname: agent.hostname, sinceMs: nowMs });
-  dropAgent(ctx, agent);
-  ctx.count('master/slave_unreachable_completed');
-}
-
-function keepUnreachable(ctx: MasterContext, framework: FrameworkRecord, task: TaskRecord, nowMs: number, message: string): void {
-  const status = {
-    ...masterStatus(ctx, { taskId: task.info.task_id.value, agentId: task.agentId }, 'TASK_UNREACHABLE', 'REASON_AGENT_REMOVED', message),
-    unreachable_time: { nanoseconds: nowMs * 1e6 },
-  };
-  applyTaskState(ctx, task, status, 'TASK_UNREACHABLE');
-  task.resourcesRecovered = true;
-  task.statusUpdateState = 'TASK_UNREACHABLE';
-  ctx.sendToFramework(framework, { type: 'UPDATE', update: { status } });
-  detachTask(ctx, task);
-  framework.unreachableTasks.set(task.info.task_id.value, task);
-}
-
-/** An agent leaves for good (it unsubscribed, or restarted as a new agent). */
-export function removeAgent(
-  ctx: MasterContext,
-  agent: AgentRecord,
-  partitionAwareState: TaskState,
-  reason: TaskStatusReason,
-  message: string,
-): void {
-  ctx.emit({ kind: 'persist', operation: { type: 'REMOVE_AGENT', agent_id: { value: agent.id } } });
-  for (const [frameworkId, tasks] of [...agent.tasks]) {
-    const framework = ctx.state.frameworks.get(frameworkId);
-    for (const task of [...tasks.values()]) endTaskByMaster(ctx, task, stateFor(framework, partitionAwareState), reason, message);
-  }
-  dropAgent(ctx, agent);
-  ctx.count('master/slave_removals');
-}
-
-function dropAgent(ctx: MasterContext, agent: AgentRecord): void {
-  assert([...agent.tasks.values()].every((t) => t.size === 0), `agent ${agent.id} dropped with tasks`);
-  detach(ctx, agent);
-  ctx.cancelTimer(pingTimer(agent.id));
-  ctx.cancelTimer(reregisterTimer(agent.id));
-  rescindOffers(ctx, agent);
-  ctx.allocator.removeAgent(agent.id);
-  forgetAgentExecutors(ctx, agent.id);
-  ctx.state.agents.delete(agent.id);
-  for (const framework of ctx.state.frameworks.values()) {
-    ctx.sendToFramework(framework, { type: 'FAILURE', failure: { agent_id: { value: agent.id } } });
-  }
-}

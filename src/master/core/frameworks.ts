@@ -225,6 +225,10 @@ export function removeFramework(ctx: MasterContext, framework: FrameworkRecord):
       ctx.sendToAgent(agent, { type: 'SHUTDOWN_FRAMEWORK', shutdown_framework: { framework_id: { value: framework.id } } });
     }
   }
+  // Its unreachable tasks are done with too: if their agent comes back, they are shut down there.
+  for (const task of framework.unreachableTasks.values()) framework.completedTasks.push(task);
+  framework.unreachableTasks.clear();
+  framework.completedTasks.splice(0, Math.max(0, framework.completedTasks.length - ctx.config.maxCompletedTasksPerFramework));
   ctx.allocator.removeFramework(framework.id);
   ctx.state.frameworks.delete(framework.id);
   framework.unregisteredTimeMs ??= ctx.clock.realtimeMs();

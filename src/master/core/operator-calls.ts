@@ -1,12 +1,13 @@
 /**
  * The master's v1 Operator API calls that read or change the core's state (facts 3.1): weights,
- * quota, roles, reservations, teardown. Read-only views of agents, frameworks and tasks, and
+ * quota, roles, reservations, teardown, marking an agent gone. Read-only views of agents, frameworks and tasks, and
  * facts about the process (version, flags), are answered by the HTTP shell.
  */
 import { AgoraError } from '../../base/index.js';
 import type { MasterCall } from '../../api/index.js';
 import type { MasterContext } from './context.js';
 import { removeFramework } from './frameworks.js';
+import { markAgentGone } from './partitions.js';
 import { getWeights, quotaStatus, removeQuota, setQuota, updateQuota, updateWeights } from './quota.js';
 import { operatorReserve, operatorUnreserve } from './reservations.js';
 import { getRolesResponse } from './roles.js';
@@ -25,6 +26,7 @@ export const CORE_OPERATOR_CALLS = [
   'RESERVE_RESOURCES',
   'UNRESERVE_RESOURCES',
   'TEARDOWN',
+  'MARK_AGENT_GONE',
 ] as const;
 
 export function isCoreOperatorCall(type: string): type is (typeof CORE_OPERATOR_CALLS)[number] {
@@ -71,6 +73,9 @@ export function handleOperatorCall(ctx: MasterContext, call: MasterCall): Operat
       removeFramework(ctx, framework);
       return { status: 200 };
     }
+    case 'MARK_AGENT_GONE':
+      if (call.mark_agent_gone === undefined) return missing('mark_agent_gone');
+      return markAgentGone(ctx, call.mark_agent_gone.agent_id.value);
     default:
       return new AgoraError('AGORA_ERR_NOT_IMPLEMENTED', `Operator call ${call.type} is not implemented by this agora version yet`);
   }

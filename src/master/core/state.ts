@@ -22,7 +22,10 @@ export interface FrameworkRecord {
   /** Active tasks by task id (non-terminal, or terminal but not yet acknowledged). */
   tasks: Map<string, TaskRecord>;
   completedTasks: TaskRecord[];
-  /** Tasks on agents that became unreachable, reported TASK_UNREACHABLE (partition-aware only). */
+  /**
+   * Tasks on agents that became unreachable, reported TASK_UNREACHABLE (or TASK_LOST to frameworks
+   * that are not partition-aware); they come back if their agent re-registers with them.
+   */
   unreachableTasks: Map<string, TaskRecord>;
   offers: Set<string>;
 }

@@ -38,7 +38,8 @@ export function findTask(ctx: MasterContext, frameworkId: string, taskId: string
   return ctx.state.frameworks.get(frameworkId)?.tasks.get(taskId);
 }
 
-export function addTask(ctx: MasterContext, task: TaskRecord): void {
+/** Tracks a task; `launched: false` for one an agent reports again, which was counted when launched. */
+export function addTask(ctx: MasterContext, task: TaskRecord, { launched = true }: { launched?: boolean } = {}): void {
   const framework = ctx.state.frameworks.get(task.frameworkId);
   const agent = ctx.state.agents.get(task.agentId);
   framework?.tasks.set(task.info.task_id.value, task);
@@ -47,7 +48,7 @@ export function addTask(ctx: MasterContext, task: TaskRecord): void {
     if (byFramework === undefined) agent.tasks.set(task.frameworkId, (byFramework = new Map()));
     byFramework.set(task.info.task_id.value, task);
   }
-  ctx.count('master/tasks_launched');
+  if (launched) ctx.count('master/tasks_launched');
 }
 
 /**

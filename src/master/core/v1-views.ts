@@ -85,7 +85,9 @@ export function getFrameworks(core: MasterCore): Record<string, unknown> {
 }
 
 export function getAgents(core: MasterCore): Record<string, unknown> {
-  return { agents: [...core.state.agents.values()].map((a) => v1Agent(core, a)), recovered_agents: [] };
+  // Agents known from the registry that have not re-registered since the master started (facts 3.1).
+  const recovered = [...core.state.recoveredAgents.values()].map((r) => ({ ...r.info, id: { value: r.id } }));
+  return { agents: [...core.state.agents.values()].map((a) => v1Agent(core, a)), recovered_agents: recovered };
 }
 
 export function getTasks(core: MasterCore): Record<string, unknown> {
