@@ -206,6 +206,7 @@ export class Agent {
     this.runtime.setExecutorSinks({
       streams: this.executorStreams,
       nested: this.nested,
+      serve: (socket) => this.app.server.emit('connection', socket),
       master: {
         executorMessage: (frameworkId, executorId, data) =>
           link.post((agentId) => ({

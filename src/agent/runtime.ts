@@ -2,12 +2,14 @@
  * The agent's runtime: feeds inputs to the agent core and carries out its effects (containers,
  * signals, real timers, status forwards). It decides nothing; the core does.
  */
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { TaskState, TaskStatus } from '../api/index.js';
 import type { Clock } from '../base/index.js';
 import { type Container, type Containerizer, describeExit, LaunchError } from '../containerizer/index.js';
 import { AgentCheckRunner } from './checks.js';
 import { checkpointPid, removeRunCheckpoint } from './checkpoint/pids.js';
+import { listenInNetworkNamespace } from './netns-endpoint.js';
 import {
   type AgentCore,
   type AgentEffect,
@@ -37,6 +39,8 @@ export interface ExecutorSinks {
   master: { executorMessage(frameworkId: string, executorId: string, data: string): void; executorExited(frameworkId: string, executorId: string, status?: number): void };
   /** Kills what runs nested in a container that ended, resolving once it is gone. */
   nested: { destroyChildren(parentContainerId: string): Promise<void> };
+  /** Serves a connection to the agent's endpoint made inside an executor's own network namespace. */
+  serve?: (socket: Socket) => void;
 }
 
 export class AgentRuntime {
@@ -165,9 +169,14 @@ export class AgentRuntime {
       log.info({ pid: container.pid, user: container.user, directory: container.directory }, 'container launched');
       const { networkInfos } = container;
       this.dispatch({ kind: 'containerLaunched', containerId, pid: container.pid, ...(networkInfos === undefined ? {} : { networkInfos }) });
+      const closeEndpoint = await this.exposeEndpoint(launch, container).catch((err: Error) => {
+        log.warn({ error: err.message }, "cannot open the agent's endpoint in the executor's network namespace");
+        return undefined;
+      });
       // Best effort: without it only a crash of the agent itself could leave this task behind.
       await checkpointPid(launch.metaDirectory, container.pid).catch((err: Error) => log.warn({ error: err.message }, 'cannot checkpoint the pid'));
       const exit = await container.wait();
+      closeEndpoint?.();
       // As Mesos destroys nested containers with their parent: a group's tasks die with its executor.
       await this.executorSinks?.nested.destroyChildren(containerId);
       this.containers.delete(containerId);
@@ -188,6 +197,21 @@ export class AgentRuntime {
     })();
     this.lifecycles.add(lifecycle);
     void lifecycle.finally(() => this.lifecycles.delete(lifecycle));
+  }
+
+  /**
+   * An HTTP executor in a network namespace of its own (a CNI network) finds the agent at
+   * MESOS_AGENT_ENDPOINT; when that is a loopback address (the agent listens on loopback), it is
+   * opened inside the namespace too. The executor may connect before this is done: it retries.
+   */
+  private async exposeEndpoint(launch: ContainerLaunch, container: Container): Promise<(() => void) | undefined> {
+    const netns = container.networkNamespacePath;
+    const serve = this.executorSinks?.serve;
+    if (netns === undefined || serve === undefined || this.core.books.httpExecutorOfContainer(launch.containerId) === undefined) return undefined;
+    const endpoint = /^(127\.[\d.]+|\[::1\]):(\d+)$/.exec(launch.env['MESOS_AGENT_ENDPOINT'] ?? '');
+    if (endpoint === null) return undefined;
+    const host = endpoint[1]!.replace(/^\[|\]$/g, '');
+    return listenInNetworkNamespace(netns, host, Number(endpoint[2]), serve);
   }
 
   private startTimer(timer: AgentTimer, atMs: number): void {

@@ -119,8 +119,10 @@ export class DefaultExecutor {
         this.config.log('the agent refused the subscription', { status: client.status, error: client.errorText?.trim() });
         return this.exit(1);
       }
-      // Facts 2.2: without checkpointing the executor does not outlive its connection.
-      if (!this.config.checkpoint) return this.exit(1);
+      // Facts 2.2: without checkpointing the executor does not outlive its connection. Until it has
+      // subscribed once it keeps trying: on a network of its own the agent's endpoint opens in its
+      // namespace a moment after it starts (the agent's registration timeout bounds the wait).
+      if (!this.config.checkpoint && this.subscribed !== undefined) return this.exit(1);
       disconnectedAt ??= Date.now();
       if (Date.now() - disconnectedAt > this.config.recoveryTimeoutMs) {
         this.config.log('the agent did not come back within the recovery timeout; exiting');
