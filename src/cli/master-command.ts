@@ -20,6 +20,16 @@ export function masterCommand(): Command {
       'file',
     )
     .addOption(
+      new Option('--agent-ping-timeout <duration>', 'time an agent has to answer a ping from the master')
+        .argParser(parseDuration('--agent_ping_timeout'))
+        .default(15_000, '15secs'),
+    )
+    .addOption(
+      new Option('--max-agent-ping-timeouts <n>', 'pings an agent may leave unanswered in a row before it is marked unreachable')
+        .argParser(parseCount('--max_agent_ping_timeouts', 1))
+        .default(5),
+    )
+    .addOption(
       new Option('--agent-reregister-timeout <duration>', 'how long agents may take to re-register after a master failover or a disconnection')
         .argParser(parseDuration('--agent_reregister_timeout'))
         .default(600_000, '10mins'),
@@ -70,6 +80,8 @@ export function masterCommand(): Command {
             workDir: opts['workDir'] as string,
             allocationIntervalMs: opts['allocationInterval'] as number,
             registry: opts['registry'] as string,
+            agentPingTimeoutMs: opts['agentPingTimeout'] as number,
+            maxAgentPingTimeouts: opts['maxAgentPingTimeouts'] as number,
             agentReregisterTimeoutMs: opts['agentReregisterTimeout'] as number,
             registryGcIntervalMs: opts['registryGcInterval'] as number,
             registryMaxAgentAgeMs: opts['registryMaxAgentAge'] as number,

@@ -52,9 +52,14 @@ export interface MasterConfig {
   registryMaxAgentCount?: number;
   /** --leader_lease_ttl: the etcd lease of a leading master (2secs); it leads until the lease is lost. */
   leaderLeaseTtlSeconds?: number;
-  /** Overrides for tests: HEARTBEAT period and agent ping timeout. */
-  heartbeatIntervalMs?: number;
+  /**
+   * --agent_ping_timeout (15secs) and --max_agent_ping_timeouts (5): an agent that answers none of
+   * that many pings in a row is marked unreachable.
+   */
   agentPingTimeoutMs?: number;
+  maxAgentPingTimeouts?: number;
+  /** Override for tests: the HEARTBEAT period on scheduler streams (Mesos: 15 s). */
+  heartbeatIntervalMs?: number;
 }
 
 export interface MasterHandle {
@@ -95,11 +100,16 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
     throw new AgoraError('AGORA_ERR_VALIDATION', '--allocation_interval must be a positive duration, such as "1secs"');
   }
   for (const [flag, value] of [
+    ['--agent_ping_timeout', config.agentPingTimeoutMs],
     ['--agent_reregister_timeout', config.agentReregisterTimeoutMs],
     ['--registry_gc_interval', config.registryGcIntervalMs],
     ['--registry_max_agent_age', config.registryMaxAgentAgeMs],
   ] as const) {
     if (value !== undefined && !(value > 0)) throw new AgoraError('AGORA_ERR_VALIDATION', `${flag} must be a positive duration, got ${value} ms`);
+  }
+  const maxPings = config.maxAgentPingTimeouts;
+  if (maxPings !== undefined && !(Number.isInteger(maxPings) && maxPings >= 1)) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `--max_agent_ping_timeouts must be a whole number >= 1, got ${maxPings}`);
   }
   const ttl = config.leaderLeaseTtlSeconds ?? DEFAULT_LEADER_LEASE_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < 1) {
@@ -151,8 +161,8 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
     work_dir: config.workDir,
     registry: config.registry ?? 'file',
     allocation_interval: `${config.allocationIntervalMs}ms`,
-    agent_ping_timeout: `${config.agentPingTimeoutMs ?? DEFAULT_CORE_CONFIG.agentPingTimeoutMs}ms`,
-    max_agent_ping_timeouts: String(DEFAULT_CORE_CONFIG.maxAgentPingTimeouts),
+    agent_ping_timeout: formatDuration(config.agentPingTimeoutMs ?? DEFAULT_CORE_CONFIG.agentPingTimeoutMs),
+    max_agent_ping_timeouts: String(config.maxAgentPingTimeouts ?? DEFAULT_CORE_CONFIG.maxAgentPingTimeouts),
     agent_reregister_timeout: formatDuration(config.agentReregisterTimeoutMs ?? DEFAULT_CORE_CONFIG.agentReregisterTimeoutMs),
     registry_gc_interval: formatDuration(config.registryGcIntervalMs ?? DEFAULT_CORE_CONFIG.registryGcIntervalMs),
     registry_max_agent_age: formatDuration(config.registryMaxAgentAgeMs ?? DEFAULT_CORE_CONFIG.registryMaxAgentAgeMs),
@@ -175,6 +185,7 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
         ...definedOnly({
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           agentPingTimeoutMs: config.agentPingTimeoutMs,
+          maxAgentPingTimeouts: config.maxAgentPingTimeouts,
           agentReregisterTimeoutMs: config.agentReregisterTimeoutMs,
           registryGcIntervalMs: config.registryGcIntervalMs,
           registryMaxAgentAgeMs: config.registryMaxAgentAgeMs,
