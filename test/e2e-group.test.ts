@@ -4,10 +4,11 @@
  * termination policy: one task fails or is killed, the others are killed and reported.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutorInfo, Offer, TaskInfo } from '../src/api/index.js';
+import type { CheckStatusInfo, ExecutorInfo, Offer, TaskInfo, TaskStatus } from '../src/api/index.js';
 import { parseResourceSpec } from '../src/cli/resources-spec.js';
 import { type Cluster, masterState, processesUnder, runCli, startCluster, stopCluster, tempDir, waitUntil } from './support/cluster.js';
 import { TestFramework } from './support/framework.js';
@@ -107,6 +108,40 @@ describe('task groups', () => {
   });
 });
 
+describe('health checks and checks of a group\'s tasks (run by the default executor)', () => {
+  it('reports check_status and health, and kills the group once a task is unhealthy consecutive_failures times', async () => {
+    const port = await freePort();
+    // A server that is healthy while the file 'healthy' is in its sandbox.
+    const serve = `touch healthy && exec node -e "const fs = require('fs'); require('http').createServer((q, r) => { r.statusCode = fs.existsSync('healthy') ? 200 : 503; r.end(); }).listen(${port}, '127.0.0.1')"`;
+    await launchGroup('group-health', [
+      groupTask('gh-web', serve, {
+        health_check: { type: 'HTTP', http: { port, path: '/' }, delay_seconds: 0, interval_seconds: 0.3, grace_period_seconds: 20, consecutive_failures: 2 },
+        // COMMAND checks run in the task's container, in its sandbox, as a nested debug session.
+        check: { type: 'COMMAND', command: { command: { value: 'test -f healthy' } }, delay_seconds: 0, interval_seconds: 0.3 },
+        kill_policy: { grace_period: { nanoseconds: 1_000_000_000 } },
+      }),
+      groupTask('gh-sidecar', 'sleep 120'),
+    ]);
+    const running = await fw.waitForState('gh-web', 'TASK_RUNNING', 20_000);
+    expect(running.check_status).toEqual({ type: 'COMMAND', command: {} });
+    const passing = await fw.until(() => updates('gh-web').find((s) => checkStatus(s)?.command?.exit_code === 0), 20_000, 'the COMMAND check to pass');
+    expect(passing.reason).toBe('REASON_TASK_CHECK_STATUS_UPDATED');
+    const healthy = await fw.until(() => updates('gh-web').find((s) => s.healthy === true), 20_000, 'a healthy update');
+    expect(healthy).toMatchObject({ state: 'TASK_RUNNING', reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', source: 'SOURCE_EXECUTOR' });
+
+    unlinkSync(join(sandboxOf(running.container_status!.container_id!.parent!.value), 'tasks', 'gh-web', 'healthy'));
+    const killed = await fw.waitForTerminal('gh-web', 20_000);
+    expect(killed).toMatchObject({ state: 'TASK_KILLED', healthy: false });
+    expect(killed.message).toMatch(/^Task killed after failing its health check; /);
+    const unhealthy = updates('gh-web').filter((s) => s.state === 'TASK_RUNNING' && s.healthy === false);
+    expect(unhealthy).toHaveLength(2);
+    expect(unhealthy[0]!.message).toBe(`HTTP GET http://127.0.0.1:${port}/ answered 503`);
+    expect(updates('gh-web').some((s) => checkStatus(s)?.command?.exit_code === 1)).toBe(true);
+    expect((await fw.waitForTerminal('gh-sidecar', 20_000)).state).toBe('TASK_KILLED');
+    expect(fw.states('gh-web').slice(-2)).toEqual(['TASK_KILLING', 'TASK_KILLED']);
+  });
+});
+
 describe('agora execute --group', () => {
   // The test framework above holds every offer it gets; it leaves the agent to agora execute.
   beforeAll(async () => {
@@ -151,6 +186,27 @@ describe('agora execute --group', () => {
     expect(r.code).toBe(1);
   });
 });
+
+/** A TCP port free on this host right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** TaskStatus.check_status, which the wire schema keeps opaque. */
+const checkStatus = (s: TaskStatus) => s.check_status as CheckStatusInfo | undefined;
+
+/** A task's updates, each once (a retried update arrives again with the same uuid). */
+function updates(taskId: string): TaskStatus[] {
+  const seen = new Set<string>();
+  return (fw.statuses.get(taskId) ?? []).filter((s) => (s.uuid === undefined || seen.has(s.uuid) ? false : (seen.add(s.uuid), true)));
+}
 
 /** The sandbox of a container: `<work_dir>/.../executors/<id>/runs/<container id>`, found on disk. */
 function sandboxOf(containerId: string | undefined): string {

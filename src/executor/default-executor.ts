@@ -22,7 +22,9 @@ import {
   type TaskStatus,
   type TaskStatusReason,
 } from '../api/index.js';
+import type { Clock } from '../base/index.js';
 import { type EventStreamClient, openEventStream, request } from '../http/index.js';
+import { initialCheckStatus, startTaskCheckers, type TaskCheckers } from './group-checks.js';
 import { type ContainerTermination, type KillCause, killGraceMs, terminalStatus } from './task-groups.js';
 
 export interface DefaultExecutorConfig {
@@ -39,6 +41,8 @@ export interface DefaultExecutorConfig {
   /** MESOS_RECOVERY_TIMEOUT and MESOS_SUBSCRIPTION_BACKOFF_MAX (with checkpointing). */
   recoveryTimeoutMs: number;
   subscriptionBackoffMaxMs: number;
+  /** For the health checks' and checks' schedules. */
+  clock: Clock;
   log: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -61,6 +65,8 @@ interface TaskRun {
   escalation?: NodeJS.Timeout;
   /** The agent has acknowledged one of its updates at least. */
   acknowledged: boolean;
+  /** Its health check and check, from TASK_RUNNING until it is killed or ends. */
+  checkers?: TaskCheckers;
 }
 
 /** How long an executor with nothing left to run waits for its last updates to be acknowledged. */
@@ -234,7 +240,10 @@ export class DefaultExecutor {
       .then(() => symlink(join('..', 'containers', run.containerId.value), join(this.config.sandbox, 'tasks', info.task_id.value)))
       .catch((err: Error) => this.config.log('cannot link the task sandbox', { task: info.task_id.value, error: err.message }));
     if (run.killed !== undefined) this.signal(run); // Killed while it was launching.
-    else this.sendUpdate(run, { state: 'TASK_RUNNING' });
+    else {
+      this.sendUpdate(run, { state: 'TASK_RUNNING' });
+      this.startCheckers(run);
+    }
     await this.waitFor(run);
   }
 
@@ -255,12 +264,44 @@ export class DefaultExecutor {
     if (termination === undefined) return;
     run.phase = 'exited';
     clearTimeout(run.escalation);
-    this.ended(run, terminalStatus(termination, run.killed));
+    run.checkers?.stop();
+    const ended = terminalStatus(termination, run.killed);
+    // As the agent ends a command task killed for its health (decision 0007): healthy=false, and why.
+    if (run.killed === 'health') this.ended(run, { ...ended, healthy: false, message: `Task killed after failing its health check; ${ended.message}` });
+    else this.ended(run, ended);
     void this.operatorCall({ type: 'REMOVE_CONTAINER', remove_container: { container_id: run.containerId } }).catch(() => undefined);
   }
 
+  /** Health checks and checks run from TASK_RUNNING; a task unhealthy too long is killed, and its group with it. */
+  private startCheckers(run: TaskRun): void {
+    if (run.info.health_check === undefined && run.info.check === undefined) return;
+    const task = run.info.task_id.value;
+    let healthy: boolean | undefined;
+    run.checkers = startTaskCheckers(run.info, run.containerId, this.config.agentUrl, this.config.clock, {
+      onHealth: (update) => {
+        if (run.killed !== undefined || run.phase !== 'running') return;
+        healthy = update.healthy;
+        this.sendUpdate(run, {
+          state: 'TASK_RUNNING',
+          healthy: update.healthy,
+          reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
+          ...(update.message === undefined ? {} : { message: update.message }),
+        });
+        if (update.kill) {
+          this.config.log('a task failed its health check too often; killing its group', { task });
+          this.killGroup(run.group, 'health', run, undefined);
+        }
+      },
+      onCheckStatus: () => {
+        if (run.killed !== undefined || run.phase !== 'running') return;
+        this.sendUpdate(run, { state: 'TASK_RUNNING', reason: 'REASON_TASK_CHECK_STATUS_UPDATED', ...(healthy === undefined ? {} : { healthy }) });
+      },
+      log: (message) => this.config.log(message, { task }),
+    });
+  }
+
   /** A task reached a terminal state: report it, apply the termination policy, maybe exit. */
-  private ended(run: TaskRun, fields: { state: TaskState; message?: string; reason?: TaskStatusReason; limitation?: unknown }): void {
+  private ended(run: TaskRun, fields: { state: TaskState; message?: string; reason?: TaskStatusReason; limitation?: unknown; healthy?: boolean }): void {
     if (isTerminalState(run.state)) return;
     this.sendUpdate(run, fields);
     if (fields.state !== 'TASK_FINISHED' && !run.group.killing) {
@@ -281,7 +322,10 @@ export class DefaultExecutor {
   /** Kills every live task of a group; `policy` (a KILL's) applies to `named` only, the others use their own. */
   private killGroup(group: GroupRun, cause: KillCause, named: TaskRun | undefined, policy: KillPolicy | undefined, capMs?: number): void {
     group.killing = true;
-    for (const run of group.tasks) this.kill(run, cause, killGraceMs(run.info, run === named ? policy : undefined, capMs));
+    // A health kill is the unhealthy task's own; its siblings die of the termination policy.
+    for (const run of group.tasks) {
+      this.kill(run, cause === 'health' && run !== named ? 'group' : cause, killGraceMs(run.info, run === named ? policy : undefined, capMs));
+    }
   }
 
   private kill(run: TaskRun, cause: KillCause, graceMs: number): void {
@@ -295,6 +339,8 @@ export class DefaultExecutor {
     }
     run.killed = cause;
     run.killGraceMs = graceMs;
+    // No health or check update follows a kill (decision 0007).
+    run.checkers?.stop();
     if (this.subscribed !== undefined && hasCapability(this.subscribed.frameworkInfo, 'TASK_KILLING_STATE')) {
       this.sendUpdate(run, { state: 'TASK_KILLING' });
     }
@@ -367,6 +413,7 @@ export class DefaultExecutor {
       ...(fields.reason === undefined ? {} : { reason: fields.reason }),
       ...(fields.limitation === undefined ? {} : { limitation: fields.limitation }),
       ...(fields.healthy === undefined ? {} : { healthy: fields.healthy }),
+      ...checkStatusField(run),
     };
     run.state = fields.state;
     this.unacknowledged.set(status.uuid!, status);
@@ -399,6 +446,12 @@ export class DefaultExecutor {
   private ids(): { framework_id: { value: string }; executor_id: { value: string } } {
     return { framework_id: { value: this.config.frameworkId }, executor_id: { value: this.config.executorId } };
   }
+}
+
+/** A task with a check carries its latest status in every update (the empty one before any result). */
+function checkStatusField(run: TaskRun): { check_status?: unknown } {
+  const status = run.checkers?.checkStatus ?? initialCheckStatus(run.info);
+  return status === undefined ? {} : { check_status: status };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -18,7 +18,7 @@ export interface ContainerTermination {
 }
 
 /** Why the executor killed a task, if it did. */
-export type KillCause = 'kill' | 'group' | 'shutdown';
+export type KillCause = 'kill' | 'group' | 'shutdown' | 'health';
 
 const SIGNAL_TEXT: Record<number, string> = {
   1: 'Hangup',

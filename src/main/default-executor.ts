@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     shutdownGraceMs: durationMs('MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD', 5_000),
     recoveryTimeoutMs: durationMs('MESOS_RECOVERY_TIMEOUT', 15 * 60_000),
     subscriptionBackoffMaxMs: durationMs('MESOS_SUBSCRIPTION_BACKOFF_MAX', 2_000),
+    clock: { monotonicMs: () => performance.now(), realtimeMs: () => Date.now() },
     log: (message, fields) => logger.info(fields ?? {}, message),
   });
   const code = await executor.run();
