@@ -13,7 +13,7 @@ import type { StatusForwarder } from './runtime.js';
 /** Mesos's registration backoff: the n-th retry waits a random time in [0, min(1s * 2^(n-1), 1 min)]. */
 export const REGISTRATION_BACKOFF_FACTOR_MS = 1_000;
 export const REGISTRATION_BACKOFF_MAX_MS = 60_000;
-/** The stream is presumed dead after this many ping intervals without any event (Mesos: 5 x 15 s). */
+/** Without total_ping_timeout_seconds from the master, the stream is presumed dead after this many ping intervals of silence. */
 const MAX_MISSED_PINGS = 5;
 const CALL_TIMEOUT_MS = 10_000;
 /** Stopping must not hang on a master that does not answer. */
@@ -165,7 +165,8 @@ export class MasterLink implements StatusForwarder {
       this.subscribed = true;
       this.failures = 0;
       this.agentId = event.subscribed.agent_id.value;
-      this.watchdogMs = event.subscribed.ping_interval_seconds * 1000 * MAX_MISSED_PINGS;
+      const { ping_interval_seconds: interval, total_ping_timeout_seconds: total } = event.subscribed;
+      this.watchdogMs = (total ?? interval * MAX_MISSED_PINGS) * 1000;
       this.armWatchdog();
     } else if (event.type === 'PING' && this.agentId !== undefined) {
       void this.call({ type: 'PONG', agent_id: { value: this.agentId } });

@@ -77,7 +77,17 @@ export type AgentCall = z.infer<typeof AgentCall>;
 export const AgentEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('SUBSCRIBED'),
-    subscribed: z.object({ agent_id: Id, master_info: MasterInfo, ping_interval_seconds: z.number() }),
+    subscribed: z.object({
+      agent_id: Id,
+      master_info: MasterInfo,
+      ping_interval_seconds: z.number(),
+      /**
+       * How long the master waits for pongs before it marks the agent unreachable (Mesos's
+       * MasterSlaveConnection.total_ping_timeout_seconds: --agent_ping_timeout x
+       * --max_agent_ping_timeouts); the agent gives up on a silent master after as long.
+       */
+      total_ping_timeout_seconds: z.number().optional(),
+    }),
   }),
   z.object({
     type: z.literal('RUN_TASK'),

@@ -125,6 +125,7 @@ export function subscribeAgent(
       agent_id: { value: agent.id },
       master_info: ctx.config.masterInfo,
       ping_interval_seconds: ctx.config.agentPingTimeoutMs / 1000,
+      total_ping_timeout_seconds: (ctx.config.agentPingTimeoutMs * ctx.config.maxAgentPingTimeouts) / 1000,
     },
   });
   // The agent missed a reservation change while it was away: it checkpoints the master's view.
