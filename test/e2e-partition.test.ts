@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AGENT_LINK_PATH, type TaskStatus } from '../src/api/index.js';
 import { openEventStream, request } from '../src/http/index.js';
-import { getJson, isAlive, tempDir, waitUntil } from './support/cluster.js';
+import { getJson, isAlive, runCli, tempDir, waitUntil } from './support/cluster.js';
 import { TestFramework, commandTask } from './support/framework.js';
 import { type Daemon, startAgentProcess, startMasterProcess } from './support/processes.js';
 
@@ -62,6 +62,18 @@ function waitForUpdate(fw: TestFramework, taskId: string, match: (s: TaskStatus)
 }
 
 describe('partitions', () => {
+  it('refuses ping flags that make no sense, naming the flag', async () => {
+    const workDir = dir('partition-flags');
+    const master = (flag: string) => runCli(['master', '--port', '0', '--work-dir', workDir, flag]);
+    const [zero, none, unit] = await Promise.all([master('--agent_ping_timeout=0secs'), master('--max_agent_ping_timeouts=0'), master('--agent_ping_timeout=3parsecs')]);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toContain('--agent_ping_timeout must be a positive duration');
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('--max_agent_ping_timeouts: "0" is not a whole number >= 1');
+    expect(unit.code).not.toBe(0);
+    expect(unit.stderr).toContain('--agent_ping_timeout: "3parsecs" has unknown unit');
+  });
+
   it('an agent stopped with SIGSTOP is unreachable, comes back with its tasks after SIGCONT, and is refused once marked gone', async () => {
     const masterDir = dir('partition-master');
     const master = await startMasterProcess(masterDir, ['--hostname', '127.0.0.1', '--agent_ping_timeout=250ms', '--max_agent_ping_timeouts=4']);
