@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckStatusInfo, ExecutorInfo, Offer, TaskInfo, TaskStatus } from '../src/api/index.js';
 import { parseResourceSpec } from '../src/cli/resources-spec.js';
-import { type Cluster, masterState, processesUnder, runCli, startCluster, stopCluster, tempDir, waitUntil } from './support/cluster.js';
+import { type Cluster, masterState, processesUnder, runCli, startCluster, stopCluster, tempDir, waitUntil, waitForNoProcessesUnder } from './support/cluster.js';
 import { TestFramework } from './support/framework.js';
 
 let cluster: Cluster | undefined;
@@ -40,9 +40,9 @@ function groupTask(taskId: string, command: string, extra: Partial<TaskInfo> = {
   return { name: taskId, task_id: { value: taskId }, agent_id: { value: '' }, resources: resources('cpus:0.1;mem:32'), command: { value: command }, ...extra };
 }
 
-async function launchGroup(executorId: string, tasks: TaskInfo[]): Promise<Offer> {
-  const offer = await fw.takeOffer('cpus:1;mem:256');
-  await fw.client.launchGroup(offer, executor(executorId), tasks);
+async function launchGroup(executorId: string, tasks: TaskInfo[], framework = fw): Promise<Offer> {
+  const offer = await framework.takeOffer('cpus:1;mem:256');
+  await framework.client.launchGroup(offer, executor(executorId), tasks);
   return offer;
 }
 
@@ -133,7 +133,8 @@ describe('health checks and checks of a group\'s tasks (run by the default execu
     const killed = await fw.waitForTerminal('gh-web', 20_000);
     expect(killed).toMatchObject({ state: 'TASK_KILLED', healthy: false });
     expect(killed.message).toMatch(/^Task killed after failing its health check; /);
-    const unhealthy = updates('gh-web').filter((s) => s.state === 'TASK_RUNNING' && s.healthy === false);
+    // Check updates carry the latest health too: count the health updates alone.
+    const unhealthy = updates('gh-web').filter((s) => s.reason === 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' && s.healthy === false);
     expect(unhealthy).toHaveLength(2);
     expect(unhealthy[0]!.message).toBe(`HTTP GET http://127.0.0.1:${port}/ answered 503`);
     expect(updates('gh-web').some((s) => checkStatus(s)?.command?.exit_code === 1)).toBe(true);
@@ -184,6 +185,60 @@ describe('agora execute --group', () => {
     expect(r.stdout).toMatch(/TASK_ERROR for task 'no-resources'/);
     expect(r.stdout).toMatch(/reason: REASON_TASK_GROUP_INVALID/);
     expect(r.code).toBe(1);
+  });
+});
+
+// After 'agora execute --group' (which tore the first framework down): a framework without TASK_KILLING_STATE.
+describe('kills in a group', () => {
+  let plain: TestFramework;
+  beforeAll(async () => {
+    await fw.teardown(); // Done already, unless the cases above were filtered out.
+    plain = await TestFramework.subscribe({ master: cluster!.master, name: 'e2e-group-plain', info: { capabilities: [{ type: 'PARTITION_AWARE' }] } });
+  });
+  afterAll(async () => {
+    await plain?.teardown().catch(() => undefined);
+  });
+
+  // SIGTERM is trapped (and noted in a file); only SIGKILL, after the grace period, ends the task.
+  const stubborn = "trap 'echo term >> got-term' TERM; while :; do sleep 0.1; done";
+
+  it("gives each task its kill policy's grace period, the KILL's kill_policy overriding it; no TASK_KILLING without TASK_KILLING_STATE", async () => {
+    await launchGroup(
+      'group-grace',
+      [
+        // The KILL's 0.3 s overrides this task's 60 s: it ends well within the wait below.
+        groupTask('gg-named', stubborn, { kill_policy: { grace_period: { nanoseconds: 60e9 } } }),
+        groupTask('gg-sibling', stubborn, { kill_policy: { grace_period: { nanoseconds: 0.5e9 } } }),
+      ],
+      plain,
+    );
+    const running = await plain.waitForState('gg-named', 'TASK_RUNNING', 20_000);
+    await plain.waitForState('gg-sibling', 'TASK_RUNNING', 20_000);
+    await plain.client.kill('gg-named', running.agent_id?.value, 300);
+    const executorDir = sandboxOf(running.container_status!.container_id!.parent!.value);
+    for (const id of ['gg-named', 'gg-sibling']) {
+      const killed = await plain.waitForTerminal(id, 20_000);
+      expect(killed).toMatchObject({ state: 'TASK_KILLED', message: 'Command terminated with signal Killed' });
+      expect(plain.states(id)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLED']);
+      // It had SIGTERM first, and lived through it until the SIGKILL.
+      expect(readFileSync(join(executorDir, 'tasks', id, 'got-term'), 'utf8')).toMatch(/^term\n/);
+    }
+  });
+
+  it('ends the unfinished tasks of a default executor killed with SIGKILL as TASK_FAILED, with FAILURE to the framework', async () => {
+    await launchGroup('group-crash', [groupTask('gc-a', 'sleep 120'), groupTask('gc-b', 'sleep 120')], plain);
+    const running = await plain.waitForState('gc-a', 'TASK_RUNNING', 20_000);
+    await plain.waitForState('gc-b', 'TASK_RUNNING', 20_000);
+    const executorDir = sandboxOf(running.container_status!.container_id!.parent!.value);
+    const executorProcess = processesUnder(executorDir).find((p) => p.cmdline.includes('default-executor'));
+    expect(executorProcess, `the default executor's process under ${executorDir}`).toBeDefined();
+    process.kill(executorProcess!.pid, 'SIGKILL');
+    for (const id of ['gc-a', 'gc-b']) {
+      expect(await plain.waitForTerminal(id, 20_000)).toMatchObject({ state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_TERMINATED', source: 'SOURCE_AGENT' });
+    }
+    await plain.until(() => (plain.eventTypes.includes('FAILURE') ? true : undefined), 20_000, 'FAILURE for the executor');
+    // Its tasks' containers are destroyed with it.
+    expect(await waitForNoProcessesUnder(executorDir, 10_000)).toEqual([]);
   });
 });
 
