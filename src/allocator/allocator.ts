@@ -3,7 +3,7 @@
  * data; it never sends offers, reads no ambient clock, and keeps no state the master owns.
  */
 import { BugIndicatingError, type Clock, type Prng, assert } from '../base/index.js';
-import { Resources } from '../resources/index.js';
+import { Resources, ResourcesInterner } from '../resources/index.js';
 import { DEFAULT_MIN_ALLOCATABLE, type MinAllocatable, toMilliRules, toSlotRules } from './allocatable.js';
 import { MAX_REFUSE_SECONDS, RefuseFilters } from './filters.js';
 import { type CycleDeps, allocateAgents } from './hierarchical.js';
@@ -45,6 +45,8 @@ export class Allocator {
   private readonly shares: Shares;
   private readonly quota = new QuotaBook(this.slots);
   private readonly filters = new RefuseFilters();
+  /** Agents' totals, shared among agents alike (interner.ts): a free agent's memos then serve them all. */
+  private readonly totals = new ResourcesInterner();
   private readonly cycle: CycleDeps;
   /** Something changed that any agent could now be offered for (a framework event). */
   private dirtyAll = false;
@@ -215,6 +217,7 @@ export class Allocator {
   /** `used` is what each framework's tasks hold there (an agent re-registering). */
   addAgent(agentId: string, info: { hostname: string }, total: Resources, used?: ReadonlyMap<string, Resources>): void {
     assert(!this.agents.has(agentId), `addAgent: agent ${agentId} is already added`);
+    total = this.totals.intern(total);
     // Checked in full before anything changes, so a bad report leaves no trace.
     const allocated = new Map<string, Resources>();
     let available = total;
@@ -285,7 +288,8 @@ export class Allocator {
     const left = held === recovered ? Resources.empty() : held.subtract(recovered);
     if (left.isEmpty()) agent.allocated.delete(frameworkId);
     else agent.allocated.set(frameworkId, left);
-    agent.available = this.restored(agent, agent.available.add(recovered.unallocated()));
+    // Nothing held any more: available is the total (an invariant), without adding it up.
+    agent.available = agent.allocated.size === 0 ? agent.total : this.restored(agent, agent.available.add(recovered.unallocated()));
     this.chargeAllocations(recovered, -1);
     this.dirtyAgents.add(agentId);
 
@@ -470,8 +474,8 @@ export class Allocator {
   /** A new total (reservations changed): the old one's quota charges go, the new one's come. */
   private retotal(agent: AgentState, total: Resources): void {
     this.quota.chargeAgent(agent.total, -1);
-    agent.total = total;
-    this.quota.chargeAgent(total, 1);
+    agent.total = this.totals.intern(total);
+    this.quota.chargeAgent(agent.total, 1);
   }
 
   /**

@@ -84,6 +84,8 @@ function canonicalOrAssert(list: Entry[]): Resources {
 }
 
 const ALLOCATED_MEMO_SLOTS = 4;
+/** An interned value serves every agent with that total: one memo per role pays for itself. */
+const SHARED_MEMO_SLOTS = 64;
 
 export class Resources {
   private static readonly EMPTY = new Resources([]);
@@ -105,6 +107,11 @@ export class Resources {
   private unreservedSplit: readonly [Resources, Resources] | undefined;
   private quotaSplitCache: readonly [Resources, Resources] | undefined;
   private reservedByRoleCache: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
+  /**
+   * Interned (ResourcesInterner), or a memoized part of an interned value: shared by every
+   * agent with the same resources, so its memos keep a copy per role rather than a few.
+   */
+  private shared = false;
 
   /** Entries are canonical: sorted by key, unique keys, no empty values, one type per name. */
   private constructor(private readonly entries: readonly Entry[]) {
@@ -278,7 +285,8 @@ export class Resources {
     for (const known of memo) if (known.commonRole === role) return known;
     const result = this.withAllocationRole(role);
     if (result !== this) {
-      if (memo.length >= ALLOCATED_MEMO_SLOTS) memo.shift();
+      if (memo.length >= (this.shared ? SHARED_MEMO_SLOTS : ALLOCATED_MEMO_SLOTS)) memo.shift();
+      result.shared = this.shared;
       memo.push(result);
       if (this.commonRole === undefined) result.unallocatedCache = this;
     }
@@ -474,7 +482,28 @@ export class Resources {
 
   private filter(keep: (e: Entry) => boolean): Resources {
     const kept = this.entries.filter(keep);
-    return kept.length === this.entries.length ? this : Resources.ofEntries(kept);
+    if (kept.length === this.entries.length) return this;
+    const part = Resources.ofEntries(kept);
+    // Parts of a shared value are memoized on it, so they are shared too (EMPTY stays as it is).
+    if (this.shared && part !== Resources.EMPTY) part.shared = true;
+    return part;
+  }
+
+  /**
+   * A text that equal values, and only they, share: entry keys (name, reservations, disk,
+   * provider, flags, allocation role) and values. For ResourcesInterner.
+   */
+  internKey(): string {
+    let key = '';
+    for (const { key: entryKey, value } of this.entries) {
+      key += `${entryKey}\u0003${value.type === 'SCALAR' ? value.milli : value.type === 'RANGES' ? formatRanges(value.ranges) : JSON.stringify(value.items)}\u0004`;
+    }
+    return key;
+  }
+
+  /** @internal For ResourcesInterner: the value is now shared by everyone who interns its equal. */
+  markShared(): void {
+    if (this !== Resources.EMPTY) this.shared = true;
   }
 }
 
