@@ -156,7 +156,14 @@ export function masterStateJson(core: MasterCore, master: MasterDescription): Re
     leader_info: { id: master.id, pid, port: master.port, hostname: master.hostname, ip: 0 },
     flags: master.flags,
     slaves: agents.map((a) => agentJson(core, a)),
-    recovered_slaves: [...state.recoveredAgents.values()].map((r) => ({ id: r.id, hostname: r.info.hostname, port: r.info.port ?? r.endpoint?.port ?? 0 })),
+    // Agents known from the registry that have not re-registered since the master started (as /master/slaves).
+    recovered_slaves: [...state.recoveredAgents.values()].map((r) => ({
+      id: r.id,
+      hostname: r.info.hostname,
+      port: r.info.port ?? r.endpoint?.port ?? 0,
+      attributes: {},
+      resources: {},
+    })),
     frameworks: [...state.frameworks.values()].map((f) => frameworkJson(core, f, true)),
     completed_frameworks: state.completedFrameworks.map((c) => frameworkJson(core, c.record, false)),
     orphan_tasks: [],
