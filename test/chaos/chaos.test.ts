@@ -19,7 +19,7 @@ const env = (name: string, fallback: number) => {
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name}=${raw}: expected a whole number, e.g. ${name}=${fallback}`);
   return value;
 };
-const seconds = env('CHAOS_SECONDS', 20);
+const seconds = env('CHAOS_SECONDS', 15);
 
 describe.skipIf(unavailable !== undefined)('chaos', () => {
   it(
@@ -31,11 +31,12 @@ describe.skipIf(unavailable !== undefined)('chaos', () => {
         masters: env('CHAOS_MASTERS', 2),
         agents: env('CHAOS_AGENTS', 3),
         frameworks: env('CHAOS_FRAMEWORKS', 4),
-        meanFaultGapMs: env('CHAOS_FAULT_GAP_MS', 3_000),
+        meanFaultGapMs: env('CHAOS_FAULT_GAP_MS', 2_500),
         ...(process.env['CHAOS_REPORT'] ? { reportFile: process.env['CHAOS_REPORT'] } : {}),
       });
       expect(report.tasks.launched).toBeGreaterThan(0);
       expect(report.actions.some((a) => a.what.startsWith('kill -9'))).toBe(true);
+      expect(report.restartFailures).toEqual([]);
       expect(report.unanswered).toEqual([]);
       expect(report.verdict.violations).toEqual([]);
     },

@@ -58,7 +58,17 @@ export class ChaosCluster {
   }
 
   async startMaster(master: ChaosMaster): Promise<Daemon> {
-    master.daemon = await startMasterProcess(master.workDir, ['--registry', this.etcd.url, '--hostname', '127.0.0.1']);
+    // Short pings, so an agent down for a few seconds is marked unreachable (partition semantics).
+    master.daemon = await startMasterProcess(master.workDir, [
+      '--registry',
+      this.etcd.url,
+      '--hostname',
+      '127.0.0.1',
+      '--agent_ping_timeout',
+      '1secs',
+      '--max_agent_ping_timeouts',
+      '3',
+    ]);
     return master.daemon;
   }
 

@@ -11,7 +11,8 @@ import { getJson, isAlive, sleep, waitUntil } from '../support/cluster.js';
 import { endedButAlive, markerPidsOf, observe } from './observe.js';
 import { type Verdict, checkAll, isTerminal, taskKey, finalState } from './checks.js';
 import { ChaosCluster } from './cluster.js';
-import { ChaosFramework } from './framework.js';
+import { FaultInjector, firstLines } from './faults.js';
+import { ChaosFramework, type TaskTrack } from './framework.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -38,18 +39,27 @@ export interface ChaosReport {
   seed: number;
   seconds: number;
   actions: ChaosAction[];
-  tasks: { launched: number; finished: number; failed: number; killed: number; lost: number; gone: number; other: number; running: number };
+  tasks: {
+    launched: number;
+    /** Tasks whose framework sent KILL. */
+    killsSent: number;
+    /** Tasks that ever got TASK_LOST or TASK_UNREACHABLE, and of those, the ones that came back RUNNING. */
+    lostOrUnreachable: number;
+    cameBack: number;
+    /** How many tasks ended in each state (or still run: TASK_RUNNING). */
+    atTheEnd: Record<string, number>;
+  };
   acks: { accepted: number; failed: number };
   subscriptions: number;
   verdict: Verdict;
   /** Tasks whose final reconciliation got no answer. */
   unanswered: string[];
+  /** Agents or masters that could not be started again after a kill (with why). */
+  restartFailures: string[];
   frameworkErrors: string[];
   /** What the frameworks received for each task that failed a check, to tell what happened. */
   failedTasks: Array<{ task: string; kind: string; launchAnswer: string; killRequested: boolean; updates: string[]; final: string }>;
 }
-
-type Fault = 'agent' | 'master' | 'etcd';
 
 /** Quiet time the cluster gets to converge after the faults: above two status update retries (10 s each). */
 const CONVERGE_MS = 30_000;
@@ -101,81 +111,37 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     // ---- faults ------------------------------------------------------------------------
     const faultsUntil = now() + options.seconds * 1000;
-    const restarts: Array<Promise<void>> = [];
-    let etcdDown = false;
-    let masterDown = false;
-    const later = (delayMs: number, what: () => Promise<void>) =>
-      restarts.push(sleep(delayMs).then(what).catch((err: unknown) => note(`restart failed: ${(err as Error).message}`)));
-    let nextKill = now() + 1_000;
+    const faults = new FaultInjector(cluster, prng, act, note, 5_000);
+    let nextTick = now() + 1_000;
     while (now() < faultsUntil) {
-      await sleep(Math.max(0, Math.min(nextKill, faultsUntil) - now()));
+      await sleep(Math.max(0, Math.min(nextTick, faultsUntil) - now()));
       if (now() >= faultsUntil) break;
-      // Tasks are killed by their frameworks about every second, faults every meanFaultGapMs.
+      // Each second: each framework kills one of its tasks half the time; a fault comes about
+      // every meanFaultGapMs.
       for (const f of frameworks) if (prng.next() < 0.5) void f.killOne().then((id) => id !== undefined && note(`${f.name}: KILL ${id}`));
-      if (prng.next() < 1_000 / options.meanFaultGapMs) {
-        const roll = prng.next();
-        const fault: Fault = roll < 0.5 ? 'agent' : roll < 0.75 ? 'master' : 'etcd';
-        const downMs = 500 + prng.int(3_000);
-        if (fault === 'agent') {
-          const agent = cluster.agents[prng.int(cluster.agents.length)]!;
-          const daemon = agent.daemon;
-          if (daemon === undefined) {
-            note(`skip: ${agent.name} is down already`);
-          } else {
-            agent.daemon = undefined;
-            act(`kill -9 ${agent.name}`, daemon.pid);
-            await daemon.stop('SIGKILL');
-            later(downMs, async () => {
-              const started = await cluster.startAgent(agent);
-              act(`restarted ${agent.name} on its work dir and port ${agent.port}`, started.pid);
-            });
-          }
-        } else if (fault === 'master') {
-          const leader = masterDown ? undefined : await cluster.leader(500);
-          if (leader?.daemon === undefined) {
-            note(masterDown ? 'skip: a master is down already' : 'skip: no leader to kill now');
-          } else {
-            const daemon = leader.daemon;
-            leader.daemon = undefined;
-            masterDown = true;
-            act(`kill -9 the leading master ${leader.name} (${daemon.url})`, daemon.pid);
-            await daemon.stop('SIGKILL');
-            later(downMs, async () => {
-              const started = await cluster.startMaster(leader);
-              masterDown = false;
-              act(`restarted ${leader.name} at ${started.url}`, started.pid);
-            });
-          }
-        } else if (etcdDown) {
-          note('skip: an etcd member is down already');
-        } else {
-          const index = prng.int(cluster.etcd.members.length);
-          const pid = cluster.etcd.members[index]!.process?.pid;
-          etcdDown = true;
-          act(`kill -9 etcd member m${index}`, pid);
-          await cluster.etcd.kill(index, 'SIGKILL');
-          later(downMs, async () => {
-            await cluster.etcd.restart(index);
-            etcdDown = false;
-            act(`restarted etcd member m${index}`, cluster.etcd.members[index]!.process?.pid);
-          });
-        }
-      }
-      nextKill = now() + 1_000;
+      if (prng.next() < 1_000 / options.meanFaultGapMs) await faults.next();
+      nextTick = now() + 1_000;
     }
     act('faults over: no more kills; waiting for restarts');
-    await Promise.all(restarts);
+    await faults.settle();
     for (const f of frameworks) f.quiesce();
 
     // ---- settle ------------------------------------------------------------------------
-    for (const a of cluster.agents) if (a.daemon === undefined) await cluster.startAgent(a);
-    for (const m of cluster.masters) if (m.daemon === undefined) await cluster.startMaster(m);
+    // A process that cannot start again is a finding, not the end of the run: the rest is judged.
+    const restartFailures = [...faults.failures];
+    for (const a of cluster.agents) {
+      if (a.daemon === undefined) await cluster.startAgent(a).catch((err: unknown) => restartFailures.push(`${a.name}: ${firstLines(err)}`));
+    }
+    for (const m of cluster.masters) {
+      if (m.daemon === undefined) await cluster.startMaster(m).catch((err: unknown) => restartFailures.push(`${m.name}: ${firstLines(err)}`));
+    }
+    for (const failure of restartFailures) note(`could not restart ${failure}`);
     let leaderUrl = '';
     await waitUntil(
       async () => {
         const leader = await cluster.leader(1_000);
         if (leader?.daemon === undefined) return false;
-        const ids = await Promise.all(cluster.agents.map((a) => cluster.agentId(a)));
+        const ids = await Promise.all(cluster.agents.filter((a) => a.daemon !== undefined).map((a) => cluster.agentId(a)));
         if (ids.some((id) => id === undefined)) return false;
         const state = await getJson<{ slaves: Array<{ id: string; active: boolean }> }>(`${leader.daemon.url}/master/state`);
         leaderUrl = leader.daemon.url;
@@ -184,7 +150,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       30_000,
       'a leader with every agent registered and active',
     );
-    note(`settled: leader ${leaderUrl}, every agent registered`);
+    note(`settled: leader ${leaderUrl}, every agent that runs registered`);
     await waitUntil(() => frameworks.every((f) => f.connected), 20_000, 'every framework subscribed');
     // Short tasks run up to ~3 s; agents re-send what was not acknowledged when they re-register.
     await waitUntil(
@@ -211,30 +177,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     note(`observed the end: ${unanswered.length} unanswered, ${endedButAlive(histories, finals).length} ended tasks with a live process`);
 
     const verdict = checkAll(histories, finals);
-    const count = (pick: (state: string) => boolean) =>
-      histories.filter((t) => {
-        const state = finalState(t, finals.get(taskKey(t.framework, t.taskId)));
-        return state !== undefined && pick(state);
-      }).length;
-    const known = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_LOST', 'TASK_GONE', 'TASK_RUNNING']);
+    const atTheEnd: Record<string, number> = {};
+    for (const t of histories) {
+      const state = finalState(t, finals.get(taskKey(t.framework, t.taskId))) ?? 'none';
+      atTheEnd[state] = (atTheEnd[state] ?? 0) + 1;
+    }
+    const lostAt = (t: TaskTrack) => t.deliveries.findIndex((d) => d.state === 'TASK_LOST' || d.state === 'TASK_UNREACHABLE');
     report = {
       seed: options.seed,
       seconds: options.seconds,
       actions,
       tasks: {
         launched: histories.length,
-        finished: count((s) => s === 'TASK_FINISHED'),
-        failed: count((s) => s === 'TASK_FAILED'),
-        killed: count((s) => s === 'TASK_KILLED'),
-        lost: count((s) => s === 'TASK_LOST'),
-        gone: count((s) => s === 'TASK_GONE'),
-        running: count((s) => s === 'TASK_RUNNING'),
-        other: count((s) => !known.has(s)),
+        killsSent: histories.filter((t) => t.killRequested).length,
+        lostOrUnreachable: histories.filter((t) => lostAt(t) >= 0).length,
+        cameBack: histories.filter((t) => lostAt(t) >= 0 && t.deliveries.slice(lostAt(t)).some((d) => d.state === 'TASK_RUNNING')).length,
+        atTheEnd,
       },
       acks: { accepted: frameworks.reduce((n, f) => n + f.acksAccepted, 0), failed: frameworks.reduce((n, f) => n + f.acksFailed, 0) },
       subscriptions: frameworks.reduce((n, f) => n + f.subscriptions, 0),
       verdict,
       unanswered,
+      restartFailures,
       frameworkErrors: frameworks.flatMap((f) => f.errors.map((e) => `${f.name}: ${e}`)),
       failedTasks: histories
         .filter((t) => verdict.violations.some((v) => v.framework === t.framework && v.taskId === t.taskId))
@@ -270,12 +234,17 @@ function printSummary(report: ChaosReport, print: (line: string) => void): void 
   const t = report.tasks;
   print(`chaos summary (seed ${report.seed}, ${report.seconds} s):`);
   print(`  faults: ${faults.length} (${['agent', 'master', 'etcd'].map((k) => `${faults.filter((a) => a.what.includes(k)).length} ${k}`).join(', ')})`);
-  print(`  tasks: ${t.launched} launched; at the end ${t.finished} finished, ${t.failed} failed, ${t.killed} killed, ${t.lost} lost, ${t.gone} gone, ${t.other} other ended, ${t.running} running`);
+  const ends = Object.entries(t.atTheEnd)
+    .sort(([, a], [, b]) => b - a)
+    .map(([state, n]) => `${n} ${state.replace('TASK_', '').toLowerCase()}`);
+  print(`  tasks: ${t.launched} launched, KILL sent for ${t.killsSent}, ${t.lostOrUnreachable} lost or unreachable at some point (${t.cameBack} came back RUNNING)`);
+  print(`  at the end: ${ends.join(', ')}`);
   print(`  acknowledgements: ${report.acks.accepted} accepted, ${report.acks.failed} failed; ${report.subscriptions} subscriptions`);
   for (const [check, { checked, failed }] of Object.entries(report.verdict.perCheck)) {
     print(`  check ${check.padEnd(13)} ${failed === 0 ? 'passed' : 'FAILED'} (${checked - failed}/${checked} tasks)`);
   }
   for (const v of report.verdict.violations) print(`  VIOLATION ${v.check}: ${v.framework}/${v.taskId}: ${v.detail}`);
+  for (const failure of report.restartFailures) print(`  RESTART FAILED: ${failure}`);
   if (report.unanswered.length > 0) print(`  no final reconciliation answer for: ${report.unanswered.join(', ')}`);
   for (const e of report.frameworkErrors.slice(0, 20)) print(`  framework error: ${e}`);
   for (const t of report.failedTasks) {
