@@ -34,10 +34,8 @@ export function subscribeAgent(
   const reported = Resources.tryFromWire(subscribe.agent_info.resources ?? []);
   if ('error' in reported) return new AgoraError('AGORA_ERR_VALIDATION', `'agent_info.resources' are invalid: ${reported.error}`);
   const requestedId = subscribe.agent_info.id?.value;
-  const total = reservationsKept(ctx, requestedId, reported, subscribe.tasks ?? []);
-  const unfit = checkReportedTasksFit(ctx, total, subscribe.tasks ?? []);
-  if (unfit !== undefined) return unfit;
   const streamId = ctx.ids.uuid();
+  // A gone agent is refused whatever it reports: it is told to shut down (Mesos's answer).
   if (requestedId !== undefined && ctx.state.goneAgents.has(requestedId)) {
     ctx.emit({
       kind: 'agentEvent',
@@ -47,6 +45,9 @@ export function subscribeAgent(
     ctx.emit({ kind: 'closeConnection', connection });
     return { streamId };
   }
+  const total = reservationsKept(ctx, requestedId, reported, subscribe.tasks ?? []);
+  const unfit = checkReportedTasksFit(ctx, total, subscribe.tasks ?? []);
+  if (unfit !== undefined) return unfit;
   // An agent restarted without its state comes back with a new id from the same endpoint.
   for (const other of ctx.state.agents.values()) {
     if (sameEndpoint(other.endpoint, subscribe.endpoint) && other.id !== requestedId) {
