@@ -257,7 +257,6 @@ function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports:
       endTaskByMaster(ctx, task, state, 'REASON_RECONCILIATION', `Task is not on agent ${agent.id} after it re-registered`);
     }
   }
-  if (lost) ctx.count('master/slave_unreachable_reregistrations');
   return shutdownFrameworks;
 }
 

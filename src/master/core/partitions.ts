@@ -124,7 +124,6 @@ export function markAgentGone(ctx: MasterContext, agentId: string): OperatorRepl
       }
     }
   }
-  ctx.count('master/slaves_marked_gone');
   return { status: 200 };
 }
 
