@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AGORA_VERSION, type AgentEvent, type AgentInfo, type AgentSubscribe, type Attribute } from '../api/index.js';
 import {
@@ -19,8 +20,10 @@ import {
 } from '../containerizer/index.js';
 import { createHttpServer } from '../http/index.js';
 import type { Resources } from '../resources/index.js';
-import { killLeftoverContainers } from './checkpoint/pids.js';
+import { metaPaths } from './checkpoint/layout.js';
+import type { ReconfigurationPolicy } from './checkpoint/reconfiguration.js';
 import { checkpointResources, loadCheckpointedResources } from './checkpoint/resources.js';
+import { CheckpointWriter } from './checkpoint/writer.js';
 import { AgentCore, type ContainerLaunch } from './core/index.js';
 import {
   type AgentDescription,
@@ -33,6 +36,7 @@ import {
 } from './http/index.js';
 import { MasterLink } from './master-link.js';
 import { NestedContainers } from './nested-containers.js';
+import { recoverAgent } from './recovery.js';
 import { AgentRuntime, systemClock } from './runtime.js';
 
 export interface AgentOptions {
@@ -60,6 +64,10 @@ export interface AgentOptions {
   containerizer?: ContainerizerOptions;
   /** --docker_registry, --docker_store_dir, ... for the image and volume isolators. */
   images?: ImageOptions;
+  /** --reconfiguration_policy for recovering with other flags; default additive. */
+  reconfigurationPolicy?: ReconfigurationPolicy;
+  /** --strict: a checkpoint file that cannot be read stops the agent; default true. */
+  strict?: boolean;
 }
 
 export class Agent {
@@ -72,15 +80,19 @@ export class Agent {
   private nested!: NestedContainers;
   private description!: AgentDescription;
   private stopping: Promise<void> | undefined;
+  private containerizerInstance!: Containerizer;
+  private checkpoints!: CheckpointWriter;
 
   private constructor(
     private readonly options: AgentOptions,
     private readonly app: FastifyInstance,
   ) {}
 
-  /** Starts serving HTTP, then subscribes to the master (retrying in the background). */
+  /**
+   * Starts serving HTTP, recovers what a previous agent on this work dir checkpointed (its id,
+   * its tasks), then subscribes to the master (retrying in the background).
+   */
   static async start(options: AgentOptions): Promise<Agent> {
-    await killLeftoverContainers(options.workDir, options.logger);
     // Dynamic reservations the master made survive a restart: they are checkpointed (issue 3).
     options = { ...options, resources: await loadCheckpointedResources(options.workDir, options.resources, options.logger) };
     const app = createHttpServer({ logger: options.logger });
@@ -110,6 +122,14 @@ export class Agent {
     registerFilesEndpoints(app, paths, names);
     await app.listen({ host: options.listenIp, port: options.port });
     agent.wire((app.server.address() as AddressInfo).port);
+    try {
+      await agent.recover();
+    } catch (err) {
+      agent.runtime.stopTimers();
+      await app.close();
+      throw err;
+    }
+    agent.link.start();
     return agent;
   }
 
@@ -144,8 +164,28 @@ export class Agent {
     this.executorStreams.closeAll();
     await this.link.stop();
     this.runtime.stopTimers();
+    await this.checkpoints.flushed();
+    // As Mesos's agent when it shuts down: the next start is a new agent, not a recovery.
+    await rm(metaPaths.latestAgent(this.options.workDir), { force: true });
     await this.app.close();
     log.info('agent stopped');
+  }
+
+  /** Agent recovery (src/agent/recovery.ts): the core gets the checkpointed state, the runtime the surviving containers. */
+  private async recover(): Promise<void> {
+    const { options } = this;
+    const { id: _id, ...current } = this.agentInfo();
+    const result = await recoverAgent({
+      workDir: options.workDir,
+      containerizer: this.containerizerInstance,
+      writer: this.checkpoints,
+      current,
+      policy: options.reconfigurationPolicy ?? 'additive',
+      strict: options.strict ?? true,
+      logger: options.logger.child({ component: 'recovery' }),
+    });
+    for (const adopted of result.adopted) this.runtime.adopt(adopted);
+    if (result.input !== undefined) this.runtime.dispatch({ kind: 'recover', ...result.input });
   }
 
   private wire(port: number): void {
@@ -175,7 +215,10 @@ export class Agent {
       },
     });
     const containerizer = this.containerizer(options.launcher ?? new PosixLauncher());
+    this.containerizerInstance = containerizer;
     this.runtime = new AgentRuntime(this.core, { clock: systemClock, containerizer, logger: options.logger });
+    this.checkpoints = new CheckpointWriter(options.workDir, options.logger.child({ component: 'checkpoint' }));
+    this.runtime.setCheckpointWriter(this.checkpoints);
     this.nested = new NestedContainers({
       containerizer,
       logger: options.logger.child({ component: 'nested-containers' }),
@@ -222,7 +265,6 @@ export class Agent {
           })),
       },
     });
-    this.link.start();
   }
 
   private containerizer(launcher: Launcher): Containerizer {
@@ -266,6 +308,7 @@ export class Agent {
         const previous = this.core.agentId;
         if (previous !== undefined && previous !== id) log.warn({ previous, id }, 'the master gave this agent a new id');
         log.info({ agentId: id, master: event.subscribed.master_info.hostname }, 'subscribed to the master');
+        void this.checkpoints.agent(id, this.agentInfo());
         const masterHostname = event.subscribed.master_info.hostname;
         this.runtime.dispatch({ kind: 'subscribed', agentId: id, ...(masterHostname === undefined ? {} : { masterHostname }) });
         break;

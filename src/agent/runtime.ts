@@ -8,7 +8,10 @@ import type { TaskState, TaskStatus } from '../api/index.js';
 import type { Clock } from '../base/index.js';
 import { type Container, type Containerizer, describeExit, LaunchError } from '../containerizer/index.js';
 import { AgentCheckRunner } from './checks.js';
-import { checkpointPid, removeRunCheckpoint } from './checkpoint/pids.js';
+import { checkpointPid } from './checkpoint/pids.js';
+import type { CheckpointWriter } from './checkpoint/writer.js';
+import type { AdoptedContainer } from './recovery.js';
+import { containerExit } from './recovery.js';
 import { listenInNetworkNamespace } from './netns-endpoint.js';
 import {
   type AgentCore,
@@ -49,6 +52,9 @@ export class AgentRuntime {
   /** One promise per container, settled once its process is gone and the core knows it. */
   private readonly lifecycles = new Set<Promise<void>>();
   private forwarder: StatusForwarder | undefined;
+  private checkpoints: CheckpointWriter | undefined;
+  /** Per task, the checkpoint write its next forward must wait for (facts 2.2: checkpoint, then forward). */
+  private readonly checkpointWrites = new Map<string, Promise<void>>();
   private executorSinks: ExecutorSinks | undefined;
   /** Probes of command tasks' health checks and checks. */
   private readonly checks: AgentCheckRunner;
@@ -68,6 +74,33 @@ export class AgentRuntime {
   /** Where executors' events, messages and exits go; set once the HTTP server and link exist. */
   setExecutorSinks(sinks: ExecutorSinks): void {
     this.executorSinks = sinks;
+  }
+
+  /** Where checkpoints go (src/agent/checkpoint/writer.ts). */
+  setCheckpointWriter(writer: CheckpointWriter): void {
+    this.checkpoints = writer;
+  }
+
+  /**
+   * Watches a container a previous agent launched (agent recovery), as launch() watches its own:
+   * its exit reaches the core, which the `recover` input has told about it.
+   */
+  adopt(adopted: AdoptedContainer): void {
+    const { container } = adopted;
+    const { containerId } = container;
+    const log = this.deps.logger.child({ containerId, frameworkId: adopted.frameworkId, executorId: adopted.executorId });
+    this.containers.set(containerId, container);
+    log.info({ pid: container.pid }, 'recovered a running container');
+    const lifecycle = (async () => {
+      const exit = await container.wait();
+      this.containers.delete(containerId);
+      this.checks.abortContainer(containerId);
+      await this.checkpoints?.containerExited(adopted.metaDirectory);
+      log.info({ exit }, 'container exited');
+      this.dispatch({ kind: 'containerExited', containerId, exit: containerExit(exit) });
+    })();
+    this.lifecycles.add(lifecycle);
+    void lifecycle.finally(() => this.lifecycles.delete(lifecycle));
   }
 
   /** Where STATUS_UPDATE calls go (the master link); set once the link exists. */
@@ -110,9 +143,24 @@ export class AgentRuntime {
         this.deps.logger.info({ containerId: effect.containerId, signal: effect.signal }, 'signalling container');
         this.containers.get(effect.containerId)?.kill(effect.signal);
         break;
-      case 'forwardStatus':
-        this.forwarder?.forwardStatus(effect.frameworkId, effect.status, effect.latestState);
+      case 'forwardStatus': {
+        const key = `${effect.frameworkId}\u0000${effect.status.task_id.value}`;
+        const written = this.checkpointWrites.get(key);
+        if (written === undefined) this.forwarder?.forwardStatus(effect.frameworkId, effect.status, effect.latestState);
+        else void written.then(() => this.forwarder?.forwardStatus(effect.frameworkId, effect.status, effect.latestState));
         break;
+      }
+      case 'checkpointTask': {
+        if (this.checkpoints === undefined) break;
+        const { checkpoint } = effect;
+        const key = `${checkpoint.frameworkId}\u0000${checkpoint.task.task_id.value}`;
+        const written = this.checkpoints.task(checkpoint);
+        this.checkpointWrites.set(key, written);
+        void written.then(() => {
+          if (this.checkpointWrites.get(key) === written) this.checkpointWrites.delete(key);
+        });
+        break;
+      }
       case 'startTimer':
         this.startTimer(effect.timer, effect.atMs);
         break;
@@ -181,7 +229,7 @@ export class AgentRuntime {
       await this.executorSinks?.nested.destroyChildren(containerId);
       this.containers.delete(containerId);
       this.checks.abortContainer(containerId);
-      await removeRunCheckpoint(launch.metaDirectory).catch(() => undefined);
+      await this.checkpoints?.containerExited(launch.metaDirectory).catch(() => undefined);
       log.info({ exit }, 'container exited');
       const { code, signal, limitation } = exit;
       this.dispatch({

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../main/logging.js';
 import { startAgent } from '../main/agent.js';
 import { parseLoggingLevel, runDaemon } from './daemon.js';
-import { parseDuration, parseMasterFlag, parsePort } from './flags.js';
+import { parseBool, parseDuration, parseMasterFlag, parsePort } from './flags.js';
 import { addImageOptions, imageOptionsFrom } from './image-flags.js';
 import { addIsolationOptions, isolationOptionsFrom } from './isolation-flags.js';
 import { addNetworkOptions, networkOptionsFrom } from './network-flags.js';
@@ -32,6 +32,14 @@ export function agentCommand(): Command {
       '--executor-registration-timeout <duration>',
       'time a custom or default executor has to subscribe before it is destroyed and its tasks fail (default: 1mins)',
       parseDuration('--executor_registration_timeout'),
+    )
+    .addOption(
+      new Option('--reconfiguration-policy <policy>', 'what a restart may change and still recover its tasks: equal (nothing) or additive (resources may grow, attributes be added)')
+        .choices(['equal', 'additive'])
+        .default('additive'),
+    )
+    .addOption(
+      new Option('--strict [bool]', 'a checkpoint file that cannot be read stops the agent (false: recover what can be read)').argParser(parseBool('--strict')).default(true),
     )
     .option('--log-dir <dir>', 'write logs to <dir>/agent.log instead of stderr')
     .addOption(
@@ -61,6 +69,8 @@ export function agentCommand(): Command {
             ...optional<string>('attributes', 'attributes'),
             ...optional<number>('executorShutdownGracePeriod', 'executorShutdownGracePeriodMs'),
             ...optional<number>('executorRegistrationTimeout', 'executorRegistrationTimeoutMs'),
+            reconfigurationPolicy: opts['reconfigurationPolicy'] as 'equal' | 'additive',
+            strict: opts['strict'] as boolean,
             ...(images === undefined ? {} : { images }),
             ...isolationOptionsFrom(opts),
             ...networkOptionsFrom(opts),

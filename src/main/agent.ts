@@ -77,6 +77,10 @@ export interface AgentConfig {
   networkCniConfigDir?: string;
   /** `--network_cni_plugins_dir`, ':'-separated; default /usr/lib/cni, else /opt/cni/bin. */
   networkCniPluginsDir?: string;
+  /** `--reconfiguration_policy`: equal or additive (default; Mesos's default is equal, docs/decisions/0010). */
+  reconfigurationPolicy?: 'equal' | 'additive';
+  /** `--strict`: a checkpoint file that cannot be read stops the agent; default true. */
+  strict?: boolean;
 }
 
 export interface AgentHandle {
@@ -163,6 +167,9 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
     executor_shutdown_grace_period: formatDuration(grace),
     executor_registration_timeout: formatDuration(registrationTimeoutMs),
     registration_backoff_factor: formatDuration(REGISTRATION_BACKOFF_FACTOR_MS),
+    recover: 'reconnect',
+    reconfiguration_policy: config.reconfigurationPolicy ?? 'additive',
+    strict: String(config.strict ?? true),
     ...(config.resources === undefined ? {} : { resources: config.resources }),
     ...(config.attributes === undefined ? {} : { attributes: config.attributes }),
     ...imageFlags(config.images, workDir),
@@ -193,9 +200,13 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
         isolators: [network.isolator],
       },
       ...(config.images === undefined ? {} : { images: config.images }),
+      reconfigurationPolicy: config.reconfigurationPolicy ?? 'additive',
+      strict: config.strict ?? true,
     });
   } catch (err) {
     isolation.close();
+    // A refused recovery says what changed and what to do; it is not about listening.
+    if (err instanceof AgoraError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const hint = code === 'EADDRINUSE' ? '; is another agent running? pick another --port (0 = any free port)' : '';
     throw new AgoraError('AGORA_ERR_VALIDATION', `cannot listen on ${config.ip}:${config.port}: ${(err as Error).message}${hint}`);

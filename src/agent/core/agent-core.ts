@@ -23,6 +23,8 @@ import { executorRunPath, metaRunPath } from './paths.js';
 import { type AgentCounters, type ExecutorEntry, type FrameworkEntry, newCounters } from './state.js';
 import { countStatus, newTaskStatus, type StatusFields } from './status.js';
 import { type StatusUpdateEffect, StatusUpdateManager } from './status-update-manager.js';
+import { taskCheckpoint } from './checkpoints.js';
+import { type RecoveryContext, recoverRuns } from './recovery.js';
 
 export interface AgentCoreConfig {
   workDir: string;
@@ -62,7 +64,10 @@ export class AgentCore {
   private masterHostnameValue: string | undefined;
 
   constructor(private readonly deps: AgentCoreDeps) {
-    this.updates = new StatusUpdateManager(deps.clock);
+    this.updates = new StatusUpdateManager(deps.clock, (frameworkId, taskId, record) => {
+      const checkpoint = taskCheckpoint(this.books, this.agentIdValue, frameworkId, taskId, record);
+      if (checkpoint !== undefined) this.effects.push({ kind: 'checkpointTask', checkpoint });
+    });
     const { config } = deps;
     this.http = new HttpExecutors({
       clock: deps.clock,
@@ -168,6 +173,10 @@ export class AgentCore {
         break;
       case 'timerFired':
         this.onTimerFired(input);
+        break;
+      case 'recover':
+        this.agentIdValue = input.agentId;
+        recoverRuns(this.recoveryContext(), input);
         break;
       case 'checkResult': {
         const executor = this.books.executorOfContainer(input.containerId);
@@ -442,6 +451,23 @@ export class AgentCore {
     } else {
       this.killContainer(executor, 'maxCompletion', gracePeriodMs(executor.task.info.kill_policy));
     }
+  }
+
+  /** Recovery (recovery.ts) works through the core's own handlers. */
+  private recoveryContext(): RecoveryContext {
+    return {
+      books: this.books,
+      updates: this.updates,
+      workDir: this.deps.config.workDir,
+      nowMs: this.deps.clock.monotonicMs(),
+      sendStatus: (executor, fields) => this.sendStatus(executor, fields),
+      watch: (executor) => this.checks.start(executor),
+      kill: (executor, graceMs) => this.killContainer(executor, 'killTask', graceMs),
+      containerExited: (containerId, exit) => this.onContainerExited(containerId, exit),
+      httpContainerExited: (executor, exit) => this.http.containerExited(executor, exit),
+      completeExecutorIfDone: (executor) => this.completeExecutorIfDone(executor),
+      log: (level, message) => this.log(level, message),
+    };
   }
 
   private killContainer(executor: ExecutorEntry, cause: KillCause, graceMs: number): void {

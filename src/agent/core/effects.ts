@@ -5,6 +5,8 @@
 import type { ExecutorCall, ExecutorEvent, ExecutorInfo, FrameworkInfo, KillPolicy, TaskInfo, TaskState, TaskStatus } from '../../api/index.js';
 import type { Probe, ProbeResult } from '../../executor/checks/core.js';
 import type { CheckerKind } from './checks.js';
+import type { TaskCheckpoint } from './checkpoints.js';
+import type { RecoveryInput } from './recovery.js';
 import type { StatusRetryTimer } from './status-update-manager.js';
 
 export type AgentTimer =
@@ -83,7 +85,9 @@ export type AgentInput =
    */
   | { kind: 'executorCall'; call: ExecutorCall }
   /** An executor's event stream closed. */
-  | { kind: 'executorDisconnected'; frameworkId: string; executorId: string };
+  | { kind: 'executorDisconnected'; frameworkId: string; executorId: string }
+  /** Agent recovery: what the checkpoint holds and what became of each container (recovery.ts). */
+  | ({ kind: 'recover' } & RecoveryInput);
 
 /** What the containerizer is asked to start: everything already resolved by the core. */
 export interface ContainerLaunch {
@@ -130,5 +134,7 @@ export type AgentEffect =
   | { kind: 'executorMessage'; frameworkId: string; executorId: string; data: string }
   /** A custom or default executor's container ended (EXECUTOR_EXITED); `status` is its wait status. */
   | { kind: 'executorExited'; frameworkId: string; executorId: string; status?: number }
+  /** Checkpoint a task's update or acknowledgement, before the update is forwarded (checkpoints.ts). */
+  | { kind: 'checkpointTask'; checkpoint: TaskCheckpoint }
   /** Something an operator may want to know about, such as an ignored event. */
   | { kind: 'log'; level: 'info' | 'warn'; message: string };

@@ -37,3 +37,5 @@ export {
   type StatusUpdateEffect,
 } from './status-update-manager.js';
 export { checkpointedTotal } from './reservations.js';
+export type { StreamRecord, TaskCheckpoint } from './checkpoints.js';
+export type { RecoveredContainerState, RecoveredRun, RecoveredTask, RecoveryInput } from './recovery.js';

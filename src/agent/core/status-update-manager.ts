@@ -42,32 +42,29 @@ interface Stream {
   timerArmed: boolean;
 }
 
+/** Sees every update accepted and every acknowledgement applied, in order (the checkpoint, facts 2.2). */
+export type StreamRecorder = (frameworkId: string, taskId: string, record: { type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string }) => void;
+
 export class StatusUpdateManager {
   private readonly streams = new Map<string, Stream>();
   private paused = true;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly recorder?: StreamRecorder,
+  ) {}
 
   /** Queues `status` (which must carry a uuid) behind the task's earlier updates. */
   update(frameworkId: string, status: TaskStatus): StatusUpdateEffect[] {
     assert(status.uuid !== undefined, `status update for task ${status.task_id.value} has no uuid`);
-    const key = streamKey(frameworkId, status.task_id.value);
-    let stream = this.streams.get(key);
-    if (stream === undefined) {
-      stream = {
-        timer: { kind: 'statusUpdateRetry', frameworkId, taskId: status.task_id.value },
-        pending: [],
-        retryMs: STATUS_UPDATE_RETRY_INTERVAL_MIN_MS,
-        timerArmed: false,
-      };
-      this.streams.set(key, stream);
-    }
+    const stream = this.streamFor(frameworkId, status.task_id.value);
     const last = stream.pending[stream.pending.length - 1];
     assert(
       last === undefined || !isTerminalState(last.state),
       `task ${status.task_id.value}: ${status.state} queued after terminal ${last?.state}`,
     );
     stream.pending.push(status);
+    this.recorder?.(frameworkId, status.task_id.value, { type: 'UPDATE', status });
     return stream.pending.length === 1 && !this.paused ? this.forwardHead(stream) : [];
   }
 
@@ -81,6 +78,7 @@ export class StatusUpdateManager {
     const head = stream?.pending[0];
     if (stream === undefined || head === undefined) return { kind: 'ignored', reason: 'no pending status update for the task' };
     if (head.uuid !== uuid) return { kind: 'ignored', reason: `expecting acknowledgement of ${head.uuid}` };
+    this.recorder?.(frameworkId, taskId, { type: 'ACK', uuid });
     stream.pending.shift();
     const effects = this.disarm(stream);
     stream.retryMs = STATUS_UPDATE_RETRY_INTERVAL_MIN_MS;
@@ -90,6 +88,17 @@ export class StatusUpdateManager {
     }
     if (!this.paused) effects.push(...this.forwardHead(stream));
     return { kind: 'acknowledged', status: head, streamClosed: false, effects };
+  }
+
+  /**
+   * Agent recovery: the unacknowledged updates of a checkpointed stream, oldest first, queued
+   * as they were (already recorded, so not recorded again). Sent once the manager resumes.
+   */
+  restore(frameworkId: string, pending: readonly TaskStatus[]): void {
+    if (pending.length === 0) return;
+    const stream = this.streamFor(frameworkId, pending[0]!.task_id.value);
+    assert(stream.pending.length === 0, `task ${pending[0]!.task_id.value}: restoring a stream that has updates`);
+    stream.pending.push(...pending);
   }
 
   /** A retry timer fired: resend the head and double the interval. Stale timers do nothing. */
@@ -143,6 +152,16 @@ export class StatusUpdateManager {
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  private streamFor(frameworkId: string, taskId: string): Stream {
+    const key = streamKey(frameworkId, taskId);
+    let stream = this.streams.get(key);
+    if (stream === undefined) {
+      stream = { timer: { kind: 'statusUpdateRetry', frameworkId, taskId }, pending: [], retryMs: STATUS_UPDATE_RETRY_INTERVAL_MIN_MS, timerArmed: false };
+      this.streams.set(key, stream);
+    }
+    return stream;
   }
 
   private forwardHead(stream: Stream): StatusUpdateEffect[] {
