@@ -90,7 +90,8 @@ export class CheckpointWriter {
       })
       .catch((err: Error) => this.logger.error({ error: err.message, path: updatesPath }, 'cannot checkpoint a status update'));
     const written = run.chain;
-    void written.then(() => this.removeIfDone(runDir));
+    // Forgetting a finished run waits its turn too, so flushed() covers it.
+    run.chain = written.then(() => this.removeIfDone(runDir));
     return written;
   }
 
@@ -102,7 +103,8 @@ export class CheckpointWriter {
     const run = this.runs.get(runDir);
     if (run === undefined) return rm(runDir, { recursive: true, force: true });
     run.containerExited = true;
-    return run.chain.then(() => this.removeIfDone(runDir));
+    run.chain = run.chain.then(() => this.removeIfDone(runDir));
+    return run.chain;
   }
 
   /** Resolves once every write asked for so far is done (for stop and tests). */
@@ -126,9 +128,10 @@ export class CheckpointWriter {
       const stream = replayUpdates(records);
       if ('error' in stream || !stream.closed) return;
     }
-    this.runs.delete(runDir);
     for (const key of [...this.written.keys()]) if (key.startsWith(`${runDir}/`) || key === `${runDir}:latest`) this.written.delete(key);
     await rm(runDir, { recursive: true, force: true }).catch((err: Error) => this.logger.warn({ error: err.message, runDir }, 'cannot remove a finished run'));
+    // Only now: flushed() waits for the removal while the run is listed.
+    this.runs.delete(runDir);
   }
 }
 
