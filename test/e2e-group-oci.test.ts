@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorInfo, TaskInfo, TaskStatus } from '../src/api/index.js';
 import { parseResourceSpec } from '../src/cli/resources-spec.js';
-import { type Cluster, startCluster, stopCluster, tempDir, waitUntil } from './support/cluster.js';
+import { type Cluster, runCli, startCluster, stopCluster, tempDir, waitUntil } from './support/cluster.js';
 import { TestFramework } from './support/framework.js';
 import { buildBusyboxImage, imageTestsUnavailable, pushImage, startRegistry, type LocalRegistry } from './support/registry.js';
 
@@ -189,6 +189,12 @@ describe.skipIf(skip !== undefined)('task groups in oci containers', () => {
     // Each task has its own cgroup with its own memory limit.
     expect(memoryLimit(webContainer.value)).toBe(64 * 1024 * 1024);
     expect(memoryLimit(clientContainer.value)).toBe(96 * 1024 * 1024);
+
+    // The CLI reaches tasks of groups too: a command inside the image task's container, and a log.
+    const exec = await runCli(['task', 'exec', '--master', cluster!.master, 'og-web', '--', 'cat', '/etc/agora-image'], { timeoutMs: 30_000 });
+    expect(exec).toMatchObject({ code: 0, stdout: 'busybox image built by the agora tests\n' });
+    const log = await runCli(['task', 'log', '--master', cluster!.master, 'og-client'], { timeoutMs: 30_000 });
+    expect(log.stdout).toContain('note: from-web');
 
     await fw.client.kill('og-web');
     for (const id of ['og-web', 'og-client']) {

@@ -94,6 +94,9 @@ describe('task groups', () => {
     const readerSandbox = join(executorDir, 'tasks', 'gs-reader');
     expect(readlinkSync(readerSandbox)).toBe(join('..', 'containers', reader.container_status!.container_id!.value));
     expect(readFileSync(join(readerSandbox, 'stdout'), 'utf8')).toContain('hello-from-writer');
+    // agora task log finds it there too.
+    const log = await runCli(['task', 'log', '--master', cluster!.master, 'gs-reader'], { timeoutMs: 30_000 });
+    expect(log, log.stderr).toMatchObject({ code: 0, stdout: 'hello-from-writer\n' });
   });
 
   it('kills the whole group when the framework kills one task, with TASK_KILLING first', async () => {

@@ -16,14 +16,14 @@ import {
 import { AgoraError } from '../../base/index.js';
 import type { IdNames } from '../../containerizer/index.js';
 import { bodyText, JSON_TYPE } from '../../http/index.js';
-import type { AgentCore, ExecutorEntry, FrameworkEntry, TaskEntry } from '../core/index.js';
+import type { AgentCore, ExecutorEntry, FrameworkEntry, HttpExecutorEntry, TaskEntry } from '../core/index.js';
 import { readAttachInput } from './attach.js';
 import { getContainersResponse, type MeasuredContainer, measureContainers } from './containers.js';
 import { filesHandlers } from './files-api.js';
 import { chainHandlers, type OperatorAnswer, type OperatorCallContext, type OperatorHandlers, REPLIED } from './operator-handlers.js';
 import type { SandboxPaths } from './sandbox-paths.js';
 import { type ContainerLookup, DebugSessions, sessionHandlers } from './session.js';
-import { type AgentDescription, executorName, resourcesOf } from './views.js';
+import { type AgentDescription, executorName, httpExecutorTasks, resourcesOf } from './views.js';
 
 export { REPLIED, type OperatorAnswer, type OperatorCallContext, type OperatorCallHandler, type OperatorHandlers } from './operator-handlers.js';
 export type { ContainerLookup, EnterableContainer } from './session.js';
@@ -213,17 +213,22 @@ function getState(core: AgentCore): Record<string, unknown> {
   const completed = [...live, ...core.completedFrameworks].flatMap((f) => f.completedExecutors);
   const launched = executors.filter((e) => !isTerminal(e.task));
   const terminated = executors.filter((e) => isTerminal(e.task));
+  // Custom and default executors (task groups) with their tasks, as Mesos lists them.
+  const http = live.flatMap((f) => [...f.httpExecutors.values()]);
+  const httpCompleted = [...live, ...core.completedFrameworks].flatMap((f) => f.completedHttpExecutors);
+  const httpTasks = (pick: 'queued' | 'launched' | 'completed', list: HttpExecutorEntry[]) =>
+    list.flatMap((e) => httpExecutorTasks(e)[pick].map((t) => taskJson(t, e.id)));
   return {
     get_tasks: {
       pending_tasks: [],
-      queued_tasks: [],
-      launched_tasks: launched.map(taskJson),
-      terminated_tasks: terminated.map(taskJson),
-      completed_tasks: completed.map(taskJson),
+      queued_tasks: httpTasks('queued', http),
+      launched_tasks: launched.map((e) => taskJson(e.task, e.id)).concat(httpTasks('launched', http)),
+      terminated_tasks: terminated.map((e) => taskJson(e.task, e.id)).concat(httpTasks('completed', http)),
+      completed_tasks: completed.map((e) => taskJson(e.task, e.id)).concat(httpTasks('completed', httpCompleted)),
     },
     get_executors: {
-      executors: executors.map((e) => ({ executor_info: executorInfo(e) })),
-      completed_executors: completed.map((e) => ({ executor_info: executorInfo(e) })),
+      executors: executors.map((e) => ({ executor_info: executorInfo(e) })).concat(http.map((e) => ({ executor_info: e.info }))),
+      completed_executors: completed.map((e) => ({ executor_info: executorInfo(e) })).concat(httpCompleted.map((e) => ({ executor_info: e.info }))),
     },
     get_frameworks: {
       frameworks: live.map(frameworkInfo),
@@ -237,14 +242,13 @@ function isTerminal(task: TaskEntry): boolean {
 }
 
 /** A v1 `Task` message. */
-function taskJson(executor: ExecutorEntry): Record<string, unknown> {
-  const { task } = executor;
+function taskJson(task: TaskEntry, executorId: string): Record<string, unknown> {
   const { info } = task;
   return {
     name: info.name,
     task_id: info.task_id,
     framework_id: { value: task.frameworkId },
-    executor_id: { value: executor.id },
+    executor_id: { value: executorId },
     agent_id: info.agent_id,
     state: task.state,
     resources: resourcesOf(task).toWire(),

@@ -4,7 +4,7 @@
  */
 import { isTerminalState, type Attribute, type TaskState } from '../../api/index.js';
 import { attributesSummary, Resources } from '../../resources/index.js';
-import type { AgentCore, ExecutorEntry, FrameworkEntry, TaskEntry } from '../core/index.js';
+import type { AgentCore, ExecutorEntry, FrameworkEntry, HttpExecutorEntry, TaskEntry } from '../core/index.js';
 
 /** Facts about the running agent that the core does not own. */
 export interface AgentDescription {
@@ -59,8 +59,38 @@ function frameworkJson(framework: FrameworkEntry): Record<string, unknown> {
     ...(info.principal === undefined ? {} : { principal: info.principal }),
     ...(info.roles !== undefined && info.roles.length > 0 ? { roles: info.roles } : { role: info.role ?? '*' }),
     ...(info.capabilities === undefined ? {} : { capabilities: info.capabilities.map((c) => c.type) }),
-    executors: [...framework.executors.values()].map(executorJson),
-    completed_executors: framework.completedExecutors.map(executorJson),
+    executors: [...framework.executors.values()].map(executorJson).concat([...framework.httpExecutors.values()].map(httpExecutorJson)),
+    completed_executors: framework.completedExecutors.map(executorJson).concat(framework.completedHttpExecutors.map(httpExecutorJson)),
+  };
+}
+
+/** The tasks of a custom or default executor, as Mesos's /state splits them. */
+export function httpExecutorTasks(executor: HttpExecutorEntry): { queued: TaskEntry[]; launched: TaskEntry[]; completed: TaskEntry[] } {
+  const queuedIds = new Set(executor.queued.flatMap((q) => (q.kind === 'task' ? [q.taskId] : q.taskIds)));
+  const tasks = [...executor.tasks.values()];
+  return {
+    queued: tasks.filter((t) => queuedIds.has(t.info.task_id.value) && !isTerminalState(t.state)),
+    launched: tasks.filter((t) => !queuedIds.has(t.info.task_id.value) && !isTerminalState(t.state)),
+    completed: [...executor.completedTasks, ...tasks.filter((t) => isTerminalState(t.state))],
+  };
+}
+
+/** A custom or default executor (a task group's): its sandbox holds its tasks' (`tasks/<id>`). */
+function httpExecutorJson(executor: HttpExecutorEntry): Record<string, unknown> {
+  const { info } = executor;
+  const resources = Resources.tryFromWire(info.resources ?? []);
+  const { queued, launched, completed } = httpExecutorTasks(executor);
+  return {
+    id: executor.id,
+    name: info.name ?? '',
+    source: info.source ?? '',
+    type: info.type ?? 'CUSTOM',
+    container: executor.containerId,
+    directory: executor.directory,
+    resources: ('error' in resources ? Resources.empty() : resources).summary(),
+    tasks: launched.map((t) => taskJson(t, executor)),
+    queued_tasks: queued.map((t) => taskJson(t, executor)),
+    completed_tasks: completed.map((t) => taskJson(t, executor)),
   };
 }
 
@@ -85,7 +115,7 @@ function executorJson(executor: ExecutorEntry): Record<string, unknown> {
   };
 }
 
-function taskJson(task: TaskEntry, executor: ExecutorEntry): Record<string, unknown> {
+function taskJson(task: TaskEntry, executor: { readonly id: string }): Record<string, unknown> {
   const { info } = task;
   return {
     id: info.task_id.value,
