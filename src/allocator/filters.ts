@@ -24,15 +24,23 @@ interface Installed extends RefuseFilter {
   removed: boolean;
 }
 
+/** One number per (framework, role) pair; numbers stay below 2^21 (a Numbering reuses freed ones). */
+const ROLE_NUMBERS = 0x200000;
+
+/** The key isFilteredAt looks for: framework and role numbers in one double. */
+export function filterKey(frameworkIndex: number, roleIndex: number): number {
+  return frameworkIndex * ROLE_NUMBERS + roleIndex;
+}
+
 /**
  * The filters on one agent as parallel arrays, one slot per filter. The cycle checks them for
- * every framework it tries on the agent: packed arrays of small integers touch a few cache lines
- * where a map of filter objects would touch one per filter, and with 10,000 agents that is what
- * costs. Frameworks and roles are numbered by RefuseFilters while they have filters.
+ * every framework it tries on the agent: one packed array of numbers (framework and role in
+ * one key) touches a few cache lines where a map of filter objects would touch one per filter,
+ * and with 10,000 agents that is what costs. Frameworks and roles are numbered by RefuseFilters
+ * while they have filters.
  */
 export class AgentFilters {
-  readonly frameworks: number[] = [];
-  readonly roles: number[] = [];
+  readonly keys: number[] = [];
   readonly expiresAtMs: number[] = [];
   readonly resources: Resources[] = [];
   readonly installed: Installed[] = [];
@@ -42,8 +50,7 @@ export class AgentFilters {
   }
 
   add(f: Installed): void {
-    this.frameworks.push(f.frameworkIndex);
-    this.roles.push(f.roleIndex);
+    this.keys.push(filterKey(f.frameworkIndex, f.roleIndex));
     this.expiresAtMs.push(f.expiresAtMs);
     this.resources.push(f.resources);
     this.installed.push(f);
@@ -53,8 +60,7 @@ export class AgentFilters {
   remove(f: Installed): void {
     const i = this.installed.indexOf(f);
     assert(i >= 0, 'refuse filter: removing a filter that is not on its agent');
-    swapOut(this.frameworks, i);
-    swapOut(this.roles, i);
+    swapOut(this.keys, i);
     swapOut(this.expiresAtMs, i);
     swapOut(this.resources, i);
     swapOut(this.installed, i);
@@ -72,9 +78,10 @@ function swapOut<T>(list: T[], i: number): void {
  */
 export function isFilteredAt(onAgent: AgentFilters, frameworkIndex: number, roleIndex: number, offerable: Resources, nowMs: number): boolean {
   if (frameworkIndex < 0 || roleIndex < 0) return false;
-  const frameworks = onAgent.frameworks;
-  for (let i = 0; i < frameworks.length; i++) {
-    if (frameworks[i] !== frameworkIndex || onAgent.roles[i] !== roleIndex || onAgent.expiresAtMs[i]! <= nowMs) continue;
+  const key = filterKey(frameworkIndex, roleIndex);
+  const keys = onAgent.keys;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] !== key || onAgent.expiresAtMs[i]! <= nowMs) continue;
     // The same value comes back offer after offer (Resources memoize), so identity decides most checks.
     const declined = onAgent.resources[i]!;
     if (declined === offerable || declined.contains(offerable)) return true;
@@ -93,7 +100,11 @@ class Numbering {
 
   use(key: string): number {
     let entry = this.numbers.get(key);
-    if (entry === undefined) this.numbers.set(key, (entry = { n: this.freed.pop() ?? this.numbers.size, uses: 0 }));
+    if (entry === undefined) {
+      entry = { n: this.freed.pop() ?? this.numbers.size, uses: 0 };
+      assert(entry.n < ROLE_NUMBERS, `refuse filters: more than ${ROLE_NUMBERS} frameworks or roles with filters`);
+      this.numbers.set(key, entry);
+    }
     entry.uses++;
     return entry.n;
   }
