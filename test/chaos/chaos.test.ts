@@ -38,7 +38,7 @@ describe.skipIf(unavailable !== undefined)('chaos', () => {
       expect(report.actions.some((a) => a.what.startsWith('kill -9'))).toBe(true);
       expect(report.restartFailures).toEqual([]);
       expect(report.unanswered).toEqual([]);
-      expect(report.verdict.violations).toEqual([]);
+      expect(report.violations).toEqual([]);
     },
     // Faults, then up to ~90 s to settle, reconcile and stop.
     (seconds + 120) * 1000,

@@ -14,6 +14,8 @@ export class FaultInjector {
   private readonly restarts: Array<Promise<void>> = [];
   /** Restarts that failed, with why: the process stays down (the run goes on without it). */
   readonly failures: string[] = [];
+  /** Every agent kill: when, and the id the agent had then (read from its /state just before). */
+  readonly agentKills: Array<{ agent: string; agentId?: string; atMs: number }> = [];
   private etcdDown = false;
   private masterDown = false;
   /** Faults still owed: each kind once first, and any that could not be done when drawn. */
@@ -25,6 +27,7 @@ export class FaultInjector {
     private readonly act: (what: string, pid?: number) => void,
     private readonly note: (line: string) => void,
     private readonly maxDownMs: number,
+    private readonly nowMs: () => number,
   ) {
     this.owed = prng.shuffle<Fault>(['agent', 'master', 'etcd']);
   }
@@ -61,9 +64,11 @@ export class FaultInjector {
       return false;
     }
     const agent = up[this.prng.int(up.length)]!;
+    const agentId = await this.cluster.agentId(agent);
     const daemon = agent.daemon!;
     agent.daemon = undefined;
-    this.act(`kill -9 ${agent.name}`, daemon.pid);
+    this.agentKills.push({ agent: agent.name, ...(agentId === undefined ? {} : { agentId }), atMs: this.nowMs() });
+    this.act(`kill -9 ${agent.name}${agentId === undefined ? '' : ` (${agentId})`}`, daemon.pid);
     await daemon.stop('SIGKILL');
     this.later(downMs, agent.name, async () => {
       const started = await this.cluster.startAgent(agent);
