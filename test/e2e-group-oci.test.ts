@@ -69,13 +69,13 @@ describe.skipIf(skip !== undefined)('task groups in oci containers', () => {
   let cluster: Cluster | undefined;
   let fw: TestFramework;
   let image: string;
+  let subnet: string;
 
   beforeAll(async () => {
     registry = await startRegistry();
     await pushImage(await buildBusyboxImage(join(dir, 'busybox')), registry.host, 'busybox:latest');
     image = `${registry.host}/busybox:latest`;
     const routes = execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
-    let subnet: string;
     do subnet = `10.89.${10 + Math.floor(Math.random() * 200)}`;
     while (routes.includes(`${subnet}.`));
     mkdirSync(join(dir, 'net.d'));
@@ -152,6 +152,7 @@ describe.skipIf(skip !== undefined)('task groups in oci containers', () => {
           `for i in $(seq 200); do busybox wget -q -O page http://127.0.0.1:${port}/index.html && break; sleep 0.1; done`,
           'echo "page: $(cat page)"',
           'echo "note: $(cat shared/note)"',
+          'echo "ip: $MESOS_CONTAINER_IP"',
           'test -e /etc/agora-image && echo "root: image" || echo "root: host"',
           'exec sleep 120',
         ].join('; '),
@@ -177,6 +178,8 @@ describe.skipIf(skip !== undefined)('task groups in oci containers', () => {
     expect(report).toContain('page: busybox image built by the agora tests');
     expect(report).toContain('note: from-web');
     expect(report).toContain('root: host');
+    // The executor's address on the CNI network, passed on to its tasks.
+    expect(report).toMatch(new RegExp(`ip: ${subnet.replace(/\./g, '\\.')}\\.\\d+\n`));
     // The group's loopback is its own: the host's 127.0.0.1 has no such server.
     expect(await hostRefuses(port)).toBe(true);
 

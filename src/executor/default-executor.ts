@@ -43,6 +43,8 @@ export interface DefaultExecutorConfig {
   subscriptionBackoffMaxMs: number;
   /** For the health checks' and checks' schedules. */
   clock: Clock;
+  /** MESOS_CONTAINER_IP: the executor's address on its network, which its tasks share (facts 8.5). */
+  containerIp?: string;
   log: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -438,6 +440,7 @@ export class DefaultExecutor {
       MESOS_TASK_ID: info.task_id.value,
       MESOS_AGENT_ENDPOINT: this.config.agentUrl.replace(/^https?:\/\//, ''),
       ...(role === undefined ? {} : { MESOS_ALLOCATION_ROLE: role }),
+      ...(this.config.containerIp === undefined ? {} : { MESOS_CONTAINER_IP: this.config.containerIp }),
     };
     for (const variable of info.command?.environment?.variables ?? []) env[variable.name] = variable.value ?? '';
     return Object.entries(env).map(([name, value]) => ({ name, type: 'VALUE', value }));

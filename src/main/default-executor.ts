@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     recoveryTimeoutMs: durationMs('MESOS_RECOVERY_TIMEOUT', 15 * 60_000),
     subscriptionBackoffMaxMs: durationMs('MESOS_SUBSCRIPTION_BACKOFF_MAX', 2_000),
     clock: { monotonicMs: () => performance.now(), realtimeMs: () => Date.now() },
+    ...(process.env['MESOS_CONTAINER_IP'] ? { containerIp: process.env['MESOS_CONTAINER_IP'] } : {}),
     log: (message, fields) => logger.info(fields ?? {}, message),
   });
   const code = await executor.run();
