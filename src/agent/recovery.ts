@@ -44,6 +44,7 @@ const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
 
 export async function recoverAgent(options: RecoveryOptions): Promise<RecoveryResult> {
   const { workDir, containerizer, writer, logger } = options;
+  const startedMs = Date.now();
   const bootId = (await readFile(BOOT_ID_PATH, 'utf8').catch(() => '')).trim();
   let checkpoint: CheckpointedAgent | undefined;
   try {
@@ -105,7 +106,7 @@ export async function recoverAgent(options: RecoveryOptions): Promise<RecoveryRe
   for (const path of checkpoint.uncheckpointed) await rm(path, { recursive: true, force: true }).catch(() => undefined);
   if (bootId !== '') await writer.bootId(bootId);
   logger.info(
-    { agentId: checkpoint.agentId, running: adopted.length, runs: runs.length, frameworks: checkpoint.frameworks.length },
+    { agentId: checkpoint.agentId, running: adopted.length, runs: runs.length, frameworks: checkpoint.frameworks.length, durationMs: Date.now() - startedMs },
     'recovered the checkpointed agent',
   );
   return { input: { agentId: checkpoint.agentId, frameworks: checkpoint.frameworks, runs }, adopted };
