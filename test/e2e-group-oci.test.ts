@@ -3,7 +3,8 @@
  * network, and each task of the group runs nested in it with its own image (or none), its own
  * cgroup limits and command, while all of them share the executor's network namespace (a
  * sibling's server is on 127.0.0.1) and, through a SANDBOX_PATH PARENT volume, its sandbox. The
- * executor itself reaches the agent's loopback endpoint from inside that namespace.
+ * executor itself reaches the agent's loopback endpoint from inside that namespace, health-checks
+ * a task over HTTP from there and runs its COMMAND check inside the task's container.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -140,6 +141,8 @@ describe.skipIf(skip !== undefined)('task groups in oci containers', () => {
       kill_policy: { grace_period: { nanoseconds: 1_000_000_000 } },
       // The executor runs COMMAND checks inside the task's container: this file is only in the image.
       check: { type: 'COMMAND', command: { command: { value: 'test -f /etc/agora-image' } }, delay_seconds: 0, interval_seconds: 0.5 },
+      // ... and HTTP health checks from its own process, in the namespace it shares with its tasks.
+      health_check: { type: 'HTTP', http: { port, path: '/index.html' }, delay_seconds: 0, interval_seconds: 0.5, grace_period_seconds: 30 },
     };
     // The client has no image (the host's root, read-only): it reaches the server on its own loopback.
     const client: TaskInfo = {
@@ -188,6 +191,8 @@ describe.skipIf(skip !== undefined)('task groups in oci containers', () => {
       30_000,
       "the web task's COMMAND check to pass in its image",
     );
+
+    await fw.until(() => fw.statuses.get('og-web')?.find((s) => s.healthy === true), 30_000, 'the web task to be healthy');
 
     // Each task has its own cgroup with its own memory limit.
     expect(memoryLimit(webContainer.value)).toBe(64 * 1024 * 1024);
