@@ -77,7 +77,7 @@ export interface AgentConfig {
   networkCniConfigDir?: string;
   /** `--network_cni_plugins_dir`, ':'-separated; default /usr/lib/cni, else /opt/cni/bin. */
   networkCniPluginsDir?: string;
-  /** `--reconfiguration_policy`: equal or additive (default; Mesos's default is equal, docs/decisions/0010). */
+  /** `--reconfiguration_policy`: equal or additive (default; Mesos's default is equal, docs/decisions/0012). */
   reconfigurationPolicy?: 'equal' | 'additive';
   /** `--strict`: a checkpoint file that cannot be read stops the agent; default true. */
   strict?: boolean;

@@ -49,7 +49,7 @@ export const metaPaths = {
 /**
  * One entry of a task's `task.updates`: an update the agent accepted, or the master's
  * acknowledgement of the stream's head. Mesos writes length-prefixed protobuf records; agora
- * writes one JSON object a line (docs/decisions/0010).
+ * writes one JSON object a line (docs/decisions/0012).
  */
 export type UpdateRecord = { type: 'UPDATE'; status: TaskStatus } | { type: 'ACK'; uuid: string };
 
