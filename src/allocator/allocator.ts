@@ -282,10 +282,15 @@ export class Allocator {
     const recovered = this.withAllocationRoles(frameworkId, agentId, resources);
     const held = agent.allocated.get(frameworkId) ?? Resources.empty();
     // Most often the whole offer comes back: the very value booked, nothing to compare or subtract.
-    if (held !== recovered && !held.contains(recovered)) {
-      throw new BugIndicatingError(`recoverResources: ${frameworkId} holds ${held} on ${agentId}, not ${recovered}`);
+    // Otherwise subtract checks containment itself (one pass, not contains() and then subtract()).
+    let left = Resources.empty();
+    if (held !== recovered) {
+      try {
+        left = held.subtract(recovered);
+      } catch {
+        throw new BugIndicatingError(`recoverResources: ${frameworkId} holds ${held} on ${agentId}, not ${recovered}`);
+      }
     }
-    const left = held === recovered ? Resources.empty() : held.subtract(recovered);
     if (left.isEmpty()) agent.allocated.delete(frameworkId);
     else agent.allocated.set(frameworkId, left);
     // Nothing held any more: available is the total (an invariant), without adding it up.

@@ -128,8 +128,13 @@ export class RefuseFilters {
 
   add(filter: RefuseFilter): void {
     assert(Number.isFinite(filter.expiresAtMs), `refuse filter expiry must be finite, got ${filter.expiresAtMs}`);
+    // Fields written out, not spread: one object shape, and a filter is installed per decline.
     const installed: Installed = {
-      ...filter,
+      frameworkId: filter.frameworkId,
+      role: filter.role,
+      agentId: filter.agentId,
+      resources: filter.resources,
+      expiresAtMs: filter.expiresAtMs,
       frameworkIndex: this.frameworkNumbers.use(filter.frameworkId),
       roleIndex: this.roleNumbers.use(filter.role),
       removed: false,

@@ -15,16 +15,20 @@ export class MinHeap<T> {
     return this.items[0];
   }
 
+  // Sifts move a hole and write the item once: a destructuring swap per level made an array
+  // each time, and the simulator's queue and the allocator's filter expiries push a lot.
   push(item: T): void {
     const items = this.items;
     items.push(item);
     let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(items[i]!, items[parent]!)) break;
-      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      const above = items[parent]!;
+      if (!this.less(item, above)) break;
+      items[i] = above;
       i = parent;
     }
+    items[i] = item;
   }
 
   pop(): T | undefined {
@@ -32,17 +36,18 @@ export class MinHeap<T> {
     const top = items[0];
     const last = items.pop();
     if (items.length === 0 || last === undefined) return top;
-    items[0] = last;
+    const n = items.length;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
+      if (left >= n) break;
       const right = left + 1;
-      let smallest = i;
-      if (left < items.length && this.less(items[left]!, items[smallest]!)) smallest = left;
-      if (right < items.length && this.less(items[right]!, items[smallest]!)) smallest = right;
-      if (smallest === i) return top;
-      [items[i], items[smallest]] = [items[smallest]!, items[i]!];
-      i = smallest;
+      const child = right < n && this.less(items[right]!, items[left]!) ? right : left;
+      if (!this.less(items[child]!, last)) break;
+      items[i] = items[child]!;
+      i = child;
     }
+    items[i] = last;
+    return top;
   }
 }

@@ -77,6 +77,11 @@ function isSorted(entries: readonly Entry[]): boolean {
   return true;
 }
 
+/** Built only on failure (formatting on every call would dominate), and by a function declared once: no closure per call. */
+function notContained(have: Resources, other: Resources): BugIndicatingError {
+  return new BugIndicatingError(`subtract: ${have} does not contain ${other}`);
+}
+
 function canonicalOrAssert(list: Entry[]): Resources {
   const result = canonicalize(list);
   if (typeof result === 'string') throw new BugIndicatingError(`Resources: ${result}`);
@@ -183,23 +188,21 @@ export class Resources {
   /** this minus other; other must be contained in this (asserted: subtracting more is a bug). */
   subtract(other: Resources): Resources {
     if (other.entries.length === 0) return this;
-    // Messages are built only on failure: formatting on every call would dominate the cost.
-    const notContained = (): BugIndicatingError => new BugIndicatingError(`subtract: ${this} does not contain ${other}`);
     const out: Entry[] = [];
     let j = 0;
     for (const entry of this.entries) {
       const removal = other.entries[j];
       if (removal === undefined || removal.key !== entry.key) {
-        if (removal !== undefined && removal.key < entry.key) throw notContained();
+        if (removal !== undefined && removal.key < entry.key) throw notContained(this, other);
         out.push(entry);
         continue;
       }
-      if (!containsValue(entry.value, removal.value)) throw notContained();
+      if (!containsValue(entry.value, removal.value)) throw notContained(this, other);
       const value = subtractValues(entry.value, removal.value);
       if (!isEmptyValue(value)) out.push(withValue(entry, value));
       j++;
     }
-    if (j !== other.entries.length) throw notContained();
+    if (j !== other.entries.length) throw notContained(this, other);
     return Resources.ofEntries(out);
   }
 
@@ -216,7 +219,13 @@ export class Resources {
   equals(other: Resources): boolean {
     if (this === other) return true;
     if (this.entries.length !== other.entries.length) return false;
-    return this.entries.every((e, i) => e.key === other.entries[i]!.key && equalValues(e.value, other.entries[i]!.value));
+    // A loop, not every(): recovery compares with the agent's total each time.
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      const o = other.entries[i]!;
+      if (e.key !== o.key || !equalValues(e.value, o.value)) return false;
+    }
+    return true;
   }
 
   isEmpty(): boolean {
@@ -436,7 +445,9 @@ export class Resources {
   private withAllocationRole(role: string | undefined): Resources {
     const common = this.commonRole;
     if (common === role) return this;
-    const moved = this.entries.map((e) => withAllocationRole(e, role));
+    // A loop, not map(): no closure per call on the recovery path.
+    const moved: Entry[] = [];
+    for (const e of this.entries) moved.push(withAllocationRole(e, role));
     // From one role to another, keys change only in their last part: order holds, nothing merges.
     return common !== null && isSorted(moved) ? Resources.ofEntries(moved) : canonicalOrAssert(moved);
   }
