@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorInfo, SchedulerEvent, TaskInfo, TaskStatus } from '../src/api/index.js';
 import { parseResourceSpec } from '../src/cli/resources-spec.js';
-import { type Cluster, masterState, startCluster, stopCluster, tempDir, waitUntil } from './support/cluster.js';
+import { type Cluster, masterState, processesUnder, startCluster, stopCluster, tempDir, waitUntil } from './support/cluster.js';
 import { TestFramework } from './support/framework.js';
 
 /**
@@ -157,21 +157,21 @@ function resources(spec: string) {
   return parsed;
 }
 
-const executor = (): ExecutorInfo => ({
+const executor = (id = 'test-executor'): ExecutorInfo => ({
   type: 'CUSTOM',
-  executor_id: { value: 'test-executor' },
+  executor_id: { value: id },
   name: 'a test executor in plain Node',
   command: { shell: false, value: process.execPath, arguments: ['node', join(dir, 'executor.mjs')] },
   resources: resources('cpus:0.1;mem:32'),
 });
 
-function task(id: string, finishAfterMs: number): TaskInfo {
+function task(id: string, finishAfterMs: number, executorId?: string): TaskInfo {
   return {
     name: id,
     task_id: { value: id },
     agent_id: { value: '' },
     resources: resources('cpus:0.1;mem:16'),
-    executor: executor(),
+    executor: executor(executorId),
     data: Buffer.from(String(finishAfterMs)).toString('base64'),
   };
 }
@@ -236,5 +236,21 @@ describe('a custom executor', () => {
       const framework = (await masterState(cluster!)).frameworks.find((f) => f.id === fw.frameworkId);
       return (framework?.['executors'] as unknown[] | undefined)?.length === 0;
     }, 10_000, 'the executor gone from /master/state');
+  });
+
+  it('ends its unfinished task TASK_FAILED (REASON_EXECUTOR_TERMINATED) with FAILURE when it is killed with SIGKILL', { timeout: 60_000 }, async () => {
+    const offer = await fw.takeOffer('cpus:0.5;mem:64');
+    await fw.client.launch(offer, [task('ce-long', 600_000, 'doomed-executor')]);
+    const running = await fw.waitForState('ce-long', 'TASK_RUNNING', 20_000);
+    const executorProcess = processesUnder(cluster!.workDir).find((p) => p.cmdline.includes('executor.mjs'));
+    expect(executorProcess, 'the executor process').toBeDefined();
+    process.kill(executorProcess!.pid, 'SIGKILL');
+    expect(await fw.waitForTerminal('ce-long', 20_000)).toMatchObject({ state: 'TASK_FAILED', reason: 'REASON_EXECUTOR_TERMINATED', source: 'SOURCE_AGENT' });
+    const failure = await fw.until(
+      () => events.flatMap((e) => (e.type === 'FAILURE' && e.failure.executor_id?.value === 'doomed-executor' ? [e.failure] : []))[0],
+      20_000,
+      'FAILURE for the killed executor',
+    );
+    expect(failure).toEqual({ agent_id: running.agent_id ?? offer.agent_id, executor_id: { value: 'doomed-executor' }, status: 9 });
   });
 });
