@@ -83,6 +83,10 @@ async function readRun(
 ): Promise<CheckpointedRun | undefined> {
   const tasks: CheckpointedTask[] = [];
   for (const taskId of await directories(metaPaths.tasks(runDir))) {
+    // The agent died after making the task's directory but before its TaskInfo was renamed into
+    // place (its first checkpoint): there is nothing of it to recover, as Mesos's recovery warns
+    // and goes on. Its container, if it was launched, is not recovered, so it is killed.
+    if (!(await exists(metaPaths.taskInfo(runDir, taskId)))) continue;
     const info = await readJson(metaPaths.taskInfo(runDir, taskId), TaskInfo, errors);
     if (info === undefined) continue;
     const path = metaPaths.taskUpdates(runDir, taskId);

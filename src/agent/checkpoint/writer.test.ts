@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -60,6 +60,16 @@ describe('CheckpointWriter and readCheckpoint', () => {
     await writer.task(checkpoint({ type: 'ACK', uuid: 'u1' }));
     await writer.flushed();
     expect(existsSync(runDir)).toBe(false);
+  });
+
+  it('skips a task whose directory was made but whose TaskInfo was not written yet (the agent died in between)', async () => {
+    await writer.agent('A-S0', { hostname: 'h1', resources: [], attributes: [] });
+    await writer.task(checkpoint({ type: 'UPDATE', status: status('TASK_STARTING', 'u1') }));
+    const runDir = metaPaths.run(workDir, 'A-S0', 'f1', 't1', 'c1');
+    mkdirSync(join(metaPaths.tasks(runDir), 't2'), { recursive: true });
+    const read = await readCheckpoint(workDir);
+    expect(read!.errors).toEqual([]);
+    expect(read!.runs[0]!.tasks.map((t) => t.info.task_id.value)).toEqual(['t1']);
   });
 
   it('reads no checkpoint where no agent ever subscribed', async () => {
