@@ -13,11 +13,16 @@ import { exitStatusOf } from './oci.js';
 
 // $1: the exit file; the rest: the task. TERM is caught (the task gets it with its group and
 // the supervisor must live to record the status); a caught signal is reset to its default in
-// the forked task. The status is written to a temp file and renamed, so a reader never sees
-// half of it. A task killed by signal n is recorded as 128+n, as conmon does.
-const SUPERVISOR = 'f=$1; shift; trap : TERM; "$@"; rc=$?; printf "%d\\n" "$rc" >"$f.tmp" && mv -f "$f.tmp" "$f"; exit $rc';
+// the forked task. A task killed by signal n is recorded as 128+n, as conmon does. NOTE: the
+// status is one write(2) of a few bytes, not a rename: a `mv` would cost a fork and exec on
+// every task's end. A reader that finds the file empty or without its newline takes it as not
+// written yet, and reads it again once the supervisor is gone (recoverSupervised).
+const SUPERVISOR = 'f=$1; shift; trap : TERM; "$@"; rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
+// A shell command runs in a subshell of the supervisor (a fork, no exec of a second shell), with
+// $0 "sh" and no positional parameters, as `/bin/sh -c` would give it.
+const SUPERVISOR_SHELL = 'f=$1; c=$2; shift 2; trap : TERM; (eval "$c"); rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
 // The argv form with its own argv[0] needs bash's `exec -a`; dash, the usual /bin/sh, has none.
-const SUPERVISOR_ARGV0 = 'f=$1; a=$2; shift 2; trap : TERM; (exec -a "$a" "$@"); rc=$?; printf "%d\\n" "$rc" >"$f.tmp" && mv -f "$f.tmp" "$f"; exit $rc';
+const SUPERVISOR_ARGV0 = 'f=$1; a=$2; shift 2; trap : TERM; (exec -a "$a" "$@"); rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
 const SUPERVISOR_NAME = 'agora-supervisor';
 const EXIT_FILE = 'exit';
 const PID_FILE = 'pid';
@@ -39,7 +44,7 @@ export function supervisedCommandLine(spec: LaunchSpec, dir: string): { file: st
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (spec.user !== undefined) chownSync(dir, spec.user.uid, spec.user.gid);
   const exitPath = join(dir, EXIT_FILE);
-  if (spec.command.shell) return { file: '/bin/sh', args: ['-c', SUPERVISOR, SUPERVISOR_NAME, exitPath, '/bin/sh', '-c', spec.command.value], argv0: 'sh' };
+  if (spec.command.shell) return { file: '/bin/sh', args: ['-c', SUPERVISOR_SHELL, 'sh', exitPath, spec.command.value], argv0: 'sh' };
   const { value, argv } = spec.command;
   const [argv0, ...rest] = argv;
   if (argv0 === undefined || argv0 === value) return { file: '/bin/sh', args: ['-c', SUPERVISOR, SUPERVISOR_NAME, exitPath, value, ...rest], argv0: 'sh' };
@@ -76,7 +81,7 @@ async function isSupervisor(pid: number, dir: string): Promise<boolean> {
 
 async function recordedStatus(dir: string): Promise<ExitStatus | undefined> {
   const text = await readFile(join(dir, EXIT_FILE), 'utf8').catch(() => '');
-  return /^\d+\s*$/.test(text) ? exitStatusOf(Number(text.trim())) : undefined;
+  return /^\d+\n$/.test(text) ? exitStatusOf(Number(text.trim())) : undefined;
 }
 
 async function recordedPid(dir: string): Promise<number | undefined> {
