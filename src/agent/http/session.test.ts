@@ -4,7 +4,7 @@
  * death with its connection, and the request rules. The "container" is a posix process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,15 @@ afterAll(async () => {
 
 function unused<T>(): T {
   throw new Error('not used by these calls');
+}
+
+/** A process that exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    return !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 let nextId = 0;
@@ -189,10 +198,15 @@ describe('LAUNCH_NESTED_CONTAINER_SESSION', () => {
 
   it('kills the session when its connection closes', async () => {
     const id = sessionId();
-    const stream = await launch(id, { value: 'echo started; exec sleep 300' });
-    await stream.until(() => stream.text().includes('started'));
+    // The shell and a child of it: both must go, the whole session and not only its main process.
+    const stream = await launch(id, { value: 'sleep 300 & echo "pids $$ $!"; wait' });
+    await stream.until(() => /pids \d+ \d+\n/.test(stream.text()));
+    const pids = /pids (\d+) (\d+)/.exec(stream.text())!.slice(1).map(Number);
     stream.destroy();
     expect(await waitStatus(id)).toBe(9); // SIGKILL, as wait(2) reports a signal.
+    // SIGKILL is sent to all of it before the status is recorded; a child may take a moment to die.
+    for (let tries = 0; tries < 100 && pids.some(alive); tries++) await new Promise((r) => setTimeout(r, 50));
+    for (const pid of pids) expect(alive(pid), `process ${pid} of the session`).toBe(false);
   });
 
   it('is killed by KILL_NESTED_CONTAINER', async () => {
