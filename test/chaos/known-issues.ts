@@ -13,29 +13,35 @@ export interface AgentKill {
 
 /**
  * How soon after a task's last word from its agent a kill of that agent counts as "during the
- * launch": the agent checkpoints a container's pid only after the launch returned (src/agent/
- * runtime.ts, after containerLaunched and the endpoint), seconds under load on 2 cores.
+ * launch": the pid that lets a restarted agent find the container is recorded only after the
+ * launch returned, which takes up to about half a second under load on 2 cores.
  */
 const LAUNCH_WINDOW_MS = 1_500;
 
 /**
- * KNOWN (found by the chaos test: CHAOS_SECONDS=60 CHAOS_SEED=11 twice on commit ebbe4a9, four
- * tasks): an agent `kill -9`'d within about half a second of reporting a task STARTING or RUNNING
- * leaves the task's process running for ever. src/agent/runtime.ts checkpoints the container's
- * pid (pids/forked.pid) only after the launch returned, containerLaunched was dispatched and the
- * executor endpoint was exposed, so the restarted agent's cleanup (killLeftoverContainers) has
- * nothing to kill, while the master reports the task TASK_LOST (or reconciliation TASK_UNKNOWN).
- * Killed 3 s after RUNNING, the same task is cleaned up. Mesos closes this window by checkpointing
- * the forked pid before the child may exec. A violation is this one only when the task's process
- * outlived an ended state and its agent was killed within LAUNCH_WINDOW_MS of the task's last
- * update from that agent.
+ * KNOWN (found by the chaos test: CHAOS_SECONDS=60 CHAOS_SEED=11 twice on ebbe4a9, before agent
+ * recovery, and CHAOS_SECONDS=90 CHAOS_SEED=21 CHAOS_MASTERS=3 CHAOS_AGENTS=4 CHAOS_FRAMEWORKS=6
+ * on b5ebe9f, with it; six tasks): an agent `kill -9`'d within about half a second of reporting a
+ * task STARTING or RUNNING leaves the task's process running for ever, while the master reports
+ * it TASK_LOST, TASK_GONE or (reconciliation) TASK_UNKNOWN. The posix launcher records the
+ * supervisor's pid (recordSupervisorPid) asynchronously after spawn, and the runtime its
+ * pids/forked.pid after the launch returned; a restarted agent that finds a supervisor directory
+ * without a pid takes the container as gone and removes the directory without killing anything
+ * (recoverSupervised, cleanupSupervisedOrphans). Killed 3 s after RUNNING, the same task was
+ * cleaned up (checked by hand before agent recovery). Mesos closes this window by checkpointing the forked pid before the child may exec;
+ * here the supervisor could write its own pid (`echo $$ >"$d/pid" || exit`, a builtin) before it
+ * runs the task, and so never run it once a cleanup removed its directory.
+ * A violation is this one only when the task's process outlived an ended state and its agent was
+ * killed within LAUNCH_WINDOW_MS of the task's last update from that agent before the kill.
  */
 function orphanedByKillDuringLaunch(v: Violation, history: TaskHistory | undefined, kills: AgentKill[]): boolean {
   if (history === undefined || v.check !== 'final-state' || !/^ended \S+ but its process .* still runs$/.test(v.detail)) return false;
   const fromAgent = history.deliveries.filter((d: Delivery) => d.source !== 'SOURCE_MASTER' && d.agentId !== undefined);
-  const last = fromAgent.at(-1);
-  if (last === undefined) return false;
-  return kills.some((k) => k.agentId === last.agentId && k.atMs >= last.atMs && k.atMs - last.atMs <= LAUNCH_WINDOW_MS);
+  // The agent's last word before it was killed (a recovered agent may speak again afterwards).
+  return kills.some((k) => {
+    const before = fromAgent.filter((d) => d.agentId === k.agentId && d.atMs <= k.atMs).at(-1);
+    return before !== undefined && k.atMs - before.atMs <= LAUNCH_WINDOW_MS;
+  });
 }
 
 export function splitKnown(
