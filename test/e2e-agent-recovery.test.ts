@@ -4,14 +4,16 @@
  * work dir: a long task of a checkpointing framework is still RUNNING under the same agent id,
  * a short one that ended meanwhile is reported with its real exit status, an update the
  * framework had not acknowledged is sent again, and a framework without checkpoint has lost its
- * task (TASK_LOST, its process killed). A restart with smaller --resources is refused with what
- * changed and what to do.
+ * task (TASK_LOST, its process killed). In posix mode also: a task group's default executor is
+ * destroyed and its task ends TASK_GONE (decision 0012), and a restart with smaller --resources is
+ * refused with what changed and what to do.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TaskStatus } from '../src/api/index.js';
+import type { ExecutorInfo, TaskInfo, TaskStatus } from '../src/api/index.js';
+import { parseResourceSpec } from '../src/cli/resources-spec.js';
 import { sleep, tempDir, waitUntil } from './support/cluster.js';
 import { commandTask, TestFramework } from './support/framework.js';
 import { type Daemon, startAgentProcess, startMasterProcess } from './support/processes.js';
@@ -20,6 +22,12 @@ const RESOURCES = 'cpus:2;mem:1024;disk:1024;ports:[31000-31010]';
 const SMALLER = 'cpus:1;mem:1024;disk:1024;ports:[31000-31010]';
 /** Writes a fresh timestamp into its sandbox every 100 ms: it is alive as long as `beat` changes. */
 const BEATING = 'while :; do date +%s%N > beat.tmp && mv beat.tmp beat; sleep 0.1; done';
+
+function parsed(spec: string): NonNullable<ExecutorInfo['resources']> {
+  const resources = parseResourceSpec(spec);
+  if ('error' in resources) throw new Error(resources.error);
+  return resources;
+}
 
 function ociSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root';
@@ -90,8 +98,19 @@ describe.each([
 
     // Beating takes some CPU: under oci a task gets no more than its cpus.
     const beating = { resources: 'cpus:0.2;mem:64' };
-    await keeper.launch([commandTask('long', BEATING, beating), commandTask('short', 'sleep 2; exit 3'), commandTask('unacked', 'exec sleep 300')], await keeper.takeOffer('cpus:0.3;mem:96'));
+    const offer = await keeper.takeOffer('cpus:0.5;mem:192');
+    const withAgent = (t: TaskInfo): TaskInfo => ({ ...t, agent_id: offer.agent_id });
+    const commands = [commandTask('long', BEATING, beating), commandTask('short', 'until [ -e go ]; do sleep 0.1; done; exit 3'), commandTask('unacked', 'exec sleep 300')].map(withAgent);
+    const operations: unknown[] = [{ type: 'LAUNCH', launch: { task_infos: commands } }];
+    if (isolation === 'posix') {
+      // A task group under agora's default executor, which agora does not reconnect (decision 0012).
+      const group: ExecutorInfo = { type: 'DEFAULT', executor_id: { value: 'group' }, resources: parsed('cpus:0.1;mem:64;disk:32') };
+      const grouped = withAgent(commandTask('grouped', 'exec sleep 300', { resources: 'cpus:0.1;mem:32' }));
+      operations.push({ type: 'LAUNCH_GROUP', launch_group: { executor: group, task_group: { tasks: [grouped] } } });
+    }
+    await keeper.client.accept([offer.id.value], operations);
     await volatile.launch([commandTask('volatile', BEATING, beating)], await volatile.takeOffer('cpus:0.2;mem:64'));
+    if (isolation === 'posix') await keeper.waitForState('grouped', 'TASK_RUNNING', 30_000);
     const long = await keeper.waitForState('long', 'TASK_RUNNING', 30_000);
     const short = await keeper.waitForState('short', 'TASK_RUNNING', 30_000);
     const unacked = await keeper.waitForState('unacked', 'TASK_RUNNING', 30_000);
@@ -107,6 +126,7 @@ describe.each([
     const disconnected = await volatile.waitForState('volatile', 'TASK_LOST', 15_000);
     expect(disconnected.reason).toBe('REASON_AGENT_DISCONNECTED');
     // The short task ends while its agent is down: its monitor (conmon, or agora's supervisor) records how.
+    writeFileSync(join(sandboxOf(workDir, keeper.frameworkId, short), 'go'), '');
     const shortId = short.container_status!.container_id!.value;
     const exitFile = join(workDir, 'runtime', ...(isolation === 'oci' ? ['exits', shortId] : ['posix', shortId, 'exit']));
     await waitUntil(() => existsSync(exitFile), 10_000, 'the short task to end');
@@ -134,6 +154,10 @@ describe.each([
     expect(await beats(volatileSandbox)).toBe(false);
 
     if (isolation !== 'posix') return; // The rest does not depend on the launcher.
+
+    // The default executor is destroyed, and its task ends as Mesos ends those of an executor that does not re-register.
+    const gone = await keeper.waitForTerminal('grouped', 30_000);
+    expect(gone).toMatchObject({ state: 'TASK_GONE', reason: 'REASON_EXECUTOR_REREGISTRATION_TIMEOUT', source: 'SOURCE_AGENT' });
 
     // A restart that shrinks the agent is refused, saying what changed and what to do.
     await agent.stop('SIGKILL');
