@@ -84,9 +84,17 @@ async function recordedStatus(dir: string): Promise<ExitStatus | undefined> {
   return /^\d+\n$/.test(text) ? exitStatusOf(Number(text.trim())) : undefined;
 }
 
+/**
+ * The supervisor's pid: from its pid file, or (an agent that died between the spawn and the
+ * write) by looking for its exit file on the command lines of /proc, so no container is lost.
+ */
 async function recordedPid(dir: string): Promise<number | undefined> {
   const pid = Number((await readFile(join(dir, PID_FILE), 'utf8').catch(() => '')).trim());
-  return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  if (Number.isInteger(pid) && pid > 1) return pid;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (/^\d+$/.test(entry) && (await isSupervisor(Number(entry), dir))) return Number(entry);
+  }
+  return undefined;
 }
 
 /** Reattaches to a supervised container a previous agent started in `stateDir`. */

@@ -233,3 +233,21 @@ describe('PosixLauncher with a supervisor (recoverable containers)', () => {
     process.kill(-kept, 'SIGKILL');
   });
 });
+
+describe('PosixLauncher recovery without a pid record', () => {
+  it('finds the supervisor by its command line when the agent died before recording its pid', async () => {
+    const stateDir = join(dir, 'state');
+    const s = spec({ shell: true, value: 'exec sleep 30' }, { containerId: 'unrecorded' });
+    const line = supervisedCommandLine(s, supervisorDir(stateDir, 'unrecorded'));
+    const child = spawn(line.file, line.args, { argv0: line.argv0, cwd: dir, env: s.env, detached: true, stdio: 'ignore' });
+    child.unref();
+    // Exec'd: the supervisor's command line is in place.
+    await until(() => existsSync(`/proc/${child.pid}/cmdline`) && readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes('unrecorded'));
+    const recovered = await new PosixLauncher({ stateDir }).recover('unrecorded');
+    expect(recovered.kind).toBe('running');
+    if (recovered.kind !== 'running') return;
+    expect(recovered.process.pid).toBe(child.pid);
+    recovered.process.kill('SIGKILL');
+    expect(await recovered.process.wait()).toEqual({ signal: 'SIGKILL' });
+  });
+});
