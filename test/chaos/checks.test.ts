@@ -54,6 +54,19 @@ describe('chaos checks', () => {
     expect(checkTask(overtaken, ended({ reconciled: { state: 'TASK_KILLING', agentId: A, seq: 2 } }))).toEqual([]);
   });
 
+  it("pass Mesos's partition case: a task that finished while its agent was unreachable, told by the master on re-registration, then by the agent", () => {
+    const h = history([
+      up('TASK_RUNNING', 'u1'),
+      master('TASK_UNREACHABLE'),
+      master('TASK_FINISHED', 'REASON_AGENT_REREGISTERED'),
+      up('TASK_RUNNING', 'u1'), // its ack was taken by the master, lost with the agent
+      up('TASK_FINISHED', 'u2'),
+    ]);
+    expect(checkTask(h, ended())).toEqual([]);
+    const revived = history([up('TASK_FINISHED', 'u1'), master('TASK_RUNNING', 'REASON_AGENT_REREGISTERED')]);
+    expect(checksFailed(revived, ended())).toEqual(['in-order']);
+  });
+
   it('catch two terminal updates, and any update after a definite terminal one', () => {
     const h = history([up('TASK_RUNNING', 'u1'), up('TASK_FINISHED', 'u2'), up('TASK_KILLED', 'u3')]);
     expect(checksFailed(h, ended())).toEqual(['one-terminal', 'in-order']);

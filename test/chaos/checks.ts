@@ -9,7 +9,8 @@
  * - An update whose acknowledgement was lost (agent or master down) is re-sent with its uuid;
  *   the status update manager sends one update per task at a time, so once a later update of a
  *   task has arrived, an earlier one may never come again.
- * - Reconciliation answers carry no uuid and restate; they never count as new transitions.
+ * - Reconciliation answers, and the master's word on what a re-registering agent reported, carry
+ *   no uuid and restate; they never count as new transitions (but may not revive an ended task).
  */
 
 export type TaskStateName = string;
@@ -97,14 +98,24 @@ export function isReconciliation(d: Delivery): boolean {
 }
 
 /**
- * The transitions a task went through: deliveries minus reconciliation answers and minus
+ * What the master says of a task without a uuid, restating another source: reconciliation
+ * answers, and what an agent reported when it re-registered (Mesos's partition tests expect a
+ * task that finished while its agent was unreachable to reach the framework as TASK_FINISHED
+ * from the master with REASON_AGENT_REREGISTERED, then again from the agent's reliable stream).
+ */
+export function isRestatement(d: Delivery): boolean {
+  return d.uuid === undefined && (d.reason === 'REASON_RECONCILIATION' || d.reason === 'REASON_AGENT_REREGISTERED');
+}
+
+/**
+ * The transitions a task went through: deliveries minus the master's restatements and minus
  * re-deliveries of a uuid already seen (checked apart, by `acks`).
  */
 export function transitions(history: TaskHistory): Delivery[] {
   const seen = new Set<string>();
   const out: Delivery[] = [];
   for (const d of history.deliveries) {
-    if (isReconciliation(d)) continue;
+    if (isRestatement(d)) continue;
     if (d.uuid !== undefined) {
       if (seen.has(d.uuid)) continue;
       seen.add(d.uuid);
@@ -139,9 +150,9 @@ export function checkTask(history: TaskHistory, final: FinalObservation | undefi
   let ended: Delivery | undefined;
   for (const d of history.deliveries) {
     if (d.uuid !== undefined && moves.indexOf(d) < 0) continue; // a re-delivery
-    if (isReconciliation(d)) {
+    if (isRestatement(d)) {
       if (ended !== undefined && !isTerminal(d.state) && d.state !== 'TASK_UNREACHABLE') {
-        fail('in-order', `reconciliation said ${show(d)} after ${show(ended)}`);
+        fail('in-order', `the master said ${show(d)} (${d.reason}) after ${show(ended)}`);
       }
       continue;
     }

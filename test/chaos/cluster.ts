@@ -58,7 +58,10 @@ export class ChaosCluster {
   }
 
   async startMaster(master: ChaosMaster): Promise<Daemon> {
-    // Short pings, so an agent down for a few seconds is marked unreachable (partition semantics).
+    // Short timeouts, so an agent away for a few seconds is marked unreachable and its tasks come
+    // back when it does (partition semantics). A killed agent's stream breaks, and a disconnected
+    // agent is not pinged: the re-register timeout is what catches it (Mesos: 10 minutes, or the
+    // pings' 75 s); pings catch an agent that holds its stream but stopped answering.
     master.daemon = await startMasterProcess(master.workDir, [
       '--registry',
       this.etcd.url,
@@ -68,6 +71,8 @@ export class ChaosCluster {
       '1secs',
       '--max_agent_ping_timeouts',
       '3',
+      '--agent_reregister_timeout',
+      '3secs',
     ]);
     return master.daemon;
   }
