@@ -80,7 +80,8 @@ describe('partitions', () => {
     cleanup.push(() => master.stop());
     const flags = (await getJson<{ flags: Record<string, string> }>(`${master.url}/master/flags`)).flags;
     expect(flags).toMatchObject({ agent_ping_timeout: '250ms', max_agent_ping_timeouts: '4' });
-    const agent: Daemon = await startAgentProcess(master.hostPort, dir('partition-agent'), RESOURCES, ['--isolation', 'posix']);
+    const agentDir = dir('partition-agent');
+    const agent: Daemon = await startAgentProcess(master.hostPort, agentDir, RESOURCES, ['--isolation', 'posix']);
     cleanup.push(async () => {
       process.kill(agent.pid, 'SIGCONT');
       return agent.stop();
@@ -170,6 +171,12 @@ describe('partitions', () => {
     // The agent process itself has stopped: nothing of it is left to come back.
     await waitUntil(() => !isAlive(agent.pid), 15_000, 'the agent process to exit after SHUTDOWN');
     expect(agent.stderr()).toContain('Agent has been marked gone');
+    // Started again on its work dir, it has forgotten the gone id (as Mesos's agent): it joins as a new agent.
+    const reborn = await startAgentProcess(master.hostPort, agentDir, RESOURCES, ['--isolation', 'posix']);
+    cleanup.push(() => reborn.stop());
+    const listed = async () => ((await operator(master.url, { type: 'GET_AGENTS' })).body['get_agents'] as { agents: Array<{ agent_info: { id: { value: string } } }> }).agents;
+    await waitUntil(async () => (await listed()).length === 1, 15_000, 'the restarted agent registered');
+    expect((await listed())[0]!.agent_info.id.value).not.toBe(agentId);
   });
 
   it('prunes unreachable and gone agents from the registry by --registry_max_agent_count and --registry_max_agent_age', async () => {
