@@ -8,6 +8,7 @@
  * Prints a table and writes bench/results/scale.json.
  *
  *   node --expose-gc --import tsx bench/scale.ts [--agents 1000,5000,10000,20000] [--frameworks 100] [--roles 20]
+ *        [--seconds 30] [--http-agents 1000] [--heap-only]   (npm run bench:scale -- ...)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '30' },
     'http-agents': { type: 'string', default: '1000' },
     'http-seconds': { type: 'string', default: '20' },
+    /** Only the heap figures (fast): no simulation, no HTTP run. */
+    'heap-only': { type: 'boolean', default: false },
   },
 });
 const agentCounts = values.agents!.split(',').map(Number);
@@ -148,16 +151,21 @@ function measureHeap(agents: number, tasksPerAgent: number) {
 const rows = [];
 for (const agents of agentCounts) {
   const heap = measureHeap(agents, 10);
+  if (values['heap-only']) {
+    rows.push({ agents, kibPerAgent: heap.kibPerAgent, kibPerTask: heap.kibPerTask, heapTasks: heap.running });
+    console.log(`${String(agents).padStart(6)} agents: heap ${heap.kibPerAgent.toFixed(2)} KiB/agent ${heap.kibPerTask.toFixed(2)} KiB/task (${heap.running} running tasks)`);
+    continue;
+  }
   const sim = runSimulation(agents);
   rows.push({ agents, frameworks: frameworkCount, roles: roleCount, ...sim, kibPerAgent: heap.kibPerAgent, kibPerTask: heap.kibPerTask, heapTasks: heap.running });
-  const r = rows.at(-1)!;
+  const r = rows.at(-1)! as ReturnType<typeof runSimulation> & { agents: number; kibPerAgent: number; kibPerTask: number };
   console.log(
     `${String(agents).padStart(6)} agents: cycle p50 ${r.cycleMsP50.toFixed(1)} ms p99 ${r.cycleMsP99.toFixed(1)} ms | ` +
       `launches ${r.launchesPerSec.toFixed(0)}/s (core alone ${r.launchesPerCoreSec.toFixed(0)}/s, ${(r.coreShare * 100).toFixed(0)}% of wall) offers ${r.offersPerSec.toFixed(0)}/s (fill ${r.secondsToFill.toFixed(1)} s wall) | ` +
       `launch latency p50 ${r.latencyMsP50.toFixed(1)} ms p99 ${r.latencyMsP99.toFixed(1)} ms | heap ${r.kibPerAgent.toFixed(2)} KiB/agent ${r.kibPerTask.toFixed(2)} KiB/task`,
   );
 }
-const httpAgents = Number(values['http-agents']);
+const httpAgents = values['heap-only'] ? 0 : Number(values['http-agents']);
 const http = httpAgents > 0 ? await runOverHttp(httpAgents, Number(values['http-seconds'])) : undefined;
 if (http !== undefined) {
   console.log(

@@ -49,7 +49,16 @@ export class AgentFilters {
     return this.installed.length;
   }
 
+  /**
+   * Bit (number mod 32) of each framework and each role with a filter here: most frameworks tried
+   * on an agent have none on it, and two bits on this object say so without reading the arrays.
+   */
+  frameworkBits = 0;
+  roleBits = 0;
+
   add(f: Installed): void {
+    this.frameworkBits |= bit(f.frameworkIndex);
+    this.roleBits |= bit(f.roleIndex);
     this.keys.push(filterKey(f.frameworkIndex, f.roleIndex));
     this.expiresAtMs.push(f.expiresAtMs);
     this.resources.push(f.resources);
@@ -64,7 +73,17 @@ export class AgentFilters {
     swapOut(this.expiresAtMs, i);
     swapOut(this.resources, i);
     swapOut(this.installed, i);
+    this.frameworkBits = 0;
+    this.roleBits = 0;
+    for (const left of this.installed) {
+      this.frameworkBits |= bit(left.frameworkIndex);
+      this.roleBits |= bit(left.roleIndex);
+    }
   }
+}
+
+function bit(index: number): number {
+  return 1 << (index & 31);
 }
 
 function swapOut<T>(list: T[], i: number): void {
@@ -78,6 +97,7 @@ function swapOut<T>(list: T[], i: number): void {
  */
 export function isFilteredAt(onAgent: AgentFilters, frameworkIndex: number, roleIndex: number, offerable: Resources, nowMs: number): boolean {
   if (frameworkIndex < 0 || roleIndex < 0) return false;
+  if ((onAgent.frameworkBits & bit(frameworkIndex)) === 0 || (onAgent.roleBits & bit(roleIndex)) === 0) return false;
   const key = filterKey(frameworkIndex, roleIndex);
   const keys = onAgent.keys;
   for (let i = 0; i < keys.length; i++) {

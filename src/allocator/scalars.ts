@@ -12,6 +12,12 @@ export type Milli = Float64Array;
 /** Scalar quantities by name in thousandths, as Resources.scalarQuantitiesMilli() gives them. */
 export type Quantities = ReadonlyMap<string, number>;
 
+/** The vectors of one shared Resources value, kept on it (Resources.noteFor). */
+interface KeptVectors {
+  all: Milli | undefined;
+  quota: Milli | undefined;
+}
+
 export class ScalarSlots {
   private readonly slots = new Map<string, number>();
   private readonly names: string[] = [];
@@ -57,10 +63,27 @@ export class ScalarSlots {
   }
 
   /**
-   * The scalars of `resources` (only quota scalars with `quotaOnly`) in a scratch vector that the
-   * next call overwrites: add it into something, do not keep it.
+   * The scalars of `resources` (only quota scalars with `quotaOnly`) in a vector to read, never
+   * to write: a scratch vector that the next call overwrites, or one kept on a shared value.
+   * Add it into something; do not keep it.
    */
   of(resources: Resources, quotaOnly = false): Milli {
+    // Shared values (interned totals and their parts) come back cycle after cycle: their vectors
+    // are kept on them, read-only like the scratch. Slots never move, so a kept vector stays right.
+    if (resources.isShared()) {
+      let kept = resources.noteOf(this) as KeptVectors | undefined;
+      if (kept === undefined) resources.noteFor(this, (kept = { all: undefined, quota: undefined }));
+      const known = quotaOnly ? kept.quota : kept.all;
+      if (known !== undefined) return known;
+      const made = this.sumOf(resources, quotaOnly).slice();
+      if (quotaOnly) kept.quota = made;
+      else kept.all = made;
+      return made;
+    }
+    return this.sumOf(resources, quotaOnly);
+  }
+
+  private sumOf(resources: Resources, quotaOnly: boolean): Milli {
     this.sum.fill(0);
     resources.forEachScalarMilli(this.addToSum, quotaOnly);
     return this.sum;

@@ -117,6 +117,9 @@ export class Resources {
    * agent with the same resources, so its memos keep a copy per role rather than a few.
    */
   private shared = false;
+  /** One caller's value derived from this one (the allocator's scalar vectors), see noteFor. */
+  private noteOwner: object | undefined;
+  private note: unknown;
 
   /** Entries are canonical: sorted by key, unique keys, no empty values, one type per name. */
   private constructor(private readonly entries: readonly Entry[]) {
@@ -510,6 +513,25 @@ export class Resources {
       key += `${entryKey}\u0003${value.type === 'SCALAR' ? value.milli : value.type === 'RANGES' ? formatRanges(value.ranges) : JSON.stringify(value.items)}\u0004`;
     }
     return key;
+  }
+
+  /** Whether the value is interned or a memoized part of one (it comes back again and again). */
+  isShared(): boolean {
+    return this.shared;
+  }
+
+  /**
+   * What `owner` noted on this value (noteFor), or undefined. Lets a caller keep a value it
+   * derives from shared Resources (the allocator's scalar vectors) beside the other memos; one
+   * owner at a time, the last to note wins.
+   */
+  noteOf(owner: object): unknown {
+    return this.noteOwner === owner ? this.note : undefined;
+  }
+
+  noteFor(owner: object, note: unknown): void {
+    this.noteOwner = owner;
+    this.note = note;
   }
 
   /** @internal For ResourcesInterner: the value is now shared by everyone who interns its equal. */
