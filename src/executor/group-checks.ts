@@ -101,6 +101,11 @@ async function commandInContainer(agentUrl: string, parent: ContainerID, probe: 
   }
   if (stream.status !== 200) return { type: 'failed', message: `the agent refused the check's session (${stream.status}): ${stream.errorText?.trim() ?? ''}` };
   const close = () => stream.close();
+  // Aborted while the session was starting: the listener below would never fire.
+  if (signal.aborted) {
+    close();
+    return { type: 'failed', message: 'aborted' };
+  }
   signal.addEventListener('abort', close, { once: true });
   let output = '';
   try {
