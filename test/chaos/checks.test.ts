@@ -76,6 +76,13 @@ describe('chaos checks', () => {
     expect(checksFailed(revived)).toEqual(['in-order']);
   });
 
+  it("pass the agent's stream going on after TASK_LOST where it was, STARTING included (what was not acknowledged is re-sent)", () => {
+    const h = history([answer('TASK_STARTING'), master('TASK_LOST'), up('TASK_STARTING', 'u1'), up('TASK_RUNNING', 'u2'), up('TASK_KILLED', 'u3')], false);
+    expect(checkTask(h, ended())).toEqual([]);
+    const behind = history([up('TASK_RUNNING', 'u1'), master('TASK_LOST'), up('TASK_STARTING', 'u2'), up('TASK_KILLED', 'u3')], false);
+    expect(checksFailed(behind, ended())).toEqual(['in-order']);
+  });
+
   it('catch states going backwards', () => {
     expect(checksFailed(history([up('TASK_RUNNING', 'u1'), up('TASK_STARTING', 'u2'), up('TASK_FINISHED', 'u3')]), ended())).toEqual(['in-order']);
     expect(checksFailed(history([up('TASK_KILLING', 'u1'), up('TASK_RUNNING', 'u2'), up('TASK_KILLED', 'u3')]), ended())).toEqual(['in-order']);

@@ -143,10 +143,12 @@ export function checkTask(history: TaskHistory, final: FinalObservation | undefi
   const definite = moves.filter((d) => isDefiniteTerminal(d.state));
   if (definite.length > 1) fail('one-terminal', `${definite.length} terminal updates: ${definite.map(show).join(', ')}`);
 
-  // in-order: STARTING -> RUNNING -> KILLING -> terminal, never backwards; after TASK_LOST or
-  // TASK_UNREACHABLE only RUNNING (its agent came back) or a terminal; after a definite terminal
-  // nothing, and no reconciliation may say it is active again.
-  let previous: Delivery | undefined;
+  // in-order: the agent's own stream goes STARTING -> RUNNING -> KILLING -> terminal, never
+  // backwards. The master's TASK_LOST and TASK_UNREACHABLE come between: when the agent returns,
+  // its stream goes on from where it was (Mesos re-sends what was not acknowledged, STARTING
+  // included). After a definite terminal state nothing may come, and no restatement may say the
+  // task is active again.
+  let lastFromAgent: Delivery | undefined;
   let ended: Delivery | undefined;
   for (const d of history.deliveries) {
     if (d.uuid !== undefined && moves.indexOf(d) < 0) continue; // a re-delivery
@@ -158,12 +160,11 @@ export function checkTask(history: TaskHistory, final: FinalObservation | undefi
     }
     if (ended !== undefined) {
       fail('in-order', `${show(d)} after the terminal ${show(ended)}`);
-    } else if (previous !== undefined) {
-      const resurrected = mayResurrect(previous.state) && (d.state === 'TASK_RUNNING' || isTerminal(d.state) || d.state === 'TASK_UNREACHABLE');
-      if (!resurrected && rank(d.state) < rank(previous.state)) fail('in-order', `${show(d)} after ${show(previous)}`);
+    } else if (d.source !== 'SOURCE_MASTER') {
+      if (lastFromAgent !== undefined && rank(d.state) < rank(lastFromAgent.state)) fail('in-order', `${show(d)} after ${show(lastFromAgent)}`);
+      lastFromAgent = d;
     }
     if (isDefiniteTerminal(d.state)) ended = d;
-    previous = d;
   }
 
   // ran-once: one start of the command, one agent and one container in every RUNNING.

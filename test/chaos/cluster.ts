@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { leaderUrl } from '../../src/cli/scheduler-client.js';
 import { getJson, tempDir } from '../support/cluster.js';
 import { type EtcdCluster, freePort, startEtcdCluster } from '../support/etcd.js';
-import { type Daemon, startAgentProcess, startMasterProcess } from '../support/processes.js';
+import type { Daemon } from '../support/processes.js';
+import { startDaemon } from './daemon.js';
 
 export const AGENT_RESOURCES = 'cpus:4;mem:4096;disk:4096;ports:[31000-31999]';
 
@@ -44,8 +45,9 @@ export class ChaosCluster {
       for (let i = 0; i < options.agents; i++) {
         cluster.agents.push({ name: `agent${i}`, port: await freePort(), workDir: join(cluster.root, `agent${i}`), daemon: undefined });
       }
-      // All at once: each is a Node process whose start-up is mostly loading code.
-      await Promise.all([...cluster.masters.map((m) => cluster.startMaster(m)), ...cluster.agents.map((a) => cluster.startAgent(a))]);
+      // Each kind at once: a Node process's start-up is mostly loading code.
+      await Promise.all(cluster.masters.map((m) => cluster.startMaster(m)));
+      await Promise.all(cluster.agents.map((a) => cluster.startAgent(a)));
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -62,33 +64,17 @@ export class ChaosCluster {
     // back when it does (partition semantics). A killed agent's stream breaks, and a disconnected
     // agent is not pinged: the re-register timeout is what catches it (Mesos: 10 minutes, or the
     // pings' 75 s); pings catch an agent that holds its stream but stopped answering.
-    master.daemon = await startMasterProcess(master.workDir, [
-      '--registry',
-      this.etcd.url,
-      '--hostname',
-      '127.0.0.1',
-      '--agent_ping_timeout',
-      '1secs',
-      '--max_agent_ping_timeouts',
-      '3',
-      '--agent_reregister_timeout',
-      '3secs',
-    ]);
+    const args = ['--registry', this.etcd.url, '--hostname', '127.0.0.1', '--allocation_interval', '200ms'];
+    const timeouts = ['--agent_ping_timeout', '1secs', '--max_agent_ping_timeouts', '3', '--agent_reregister_timeout', '3secs'];
+    master.daemon = await startDaemon(['master', '--port', '0', '--work_dir', master.workDir, ...args, ...timeouts], 'master');
     return master.daemon;
   }
 
   async startAgent(agent: ChaosAgent): Promise<Daemon> {
     // The same port as before: the master tells a restarted agent from a new one by its endpoint.
-    agent.daemon = await startAgentProcess(this.etcd.url, agent.workDir, AGENT_RESOURCES, [
-      '--port',
-      String(agent.port),
-      '--hostname',
-      '127.0.0.1',
-      '--isolation',
-      'posix',
-      '--executor_shutdown_grace_period',
-      '1secs',
-    ]);
+    const where = ['--master', this.etcd.url, '--port', String(agent.port), '--hostname', '127.0.0.1', '--work_dir', agent.workDir];
+    const how = ['--resources', AGENT_RESOURCES, '--isolation', 'posix', '--executor_shutdown_grace_period', '1secs'];
+    agent.daemon = await startDaemon(['agent', ...where, ...how], 'agent');
     return agent.daemon;
   }
 
