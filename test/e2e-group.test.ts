@@ -123,7 +123,8 @@ describe('health checks and checks of a group\'s tasks (run by the default execu
         check: { type: 'COMMAND', command: { command: { value: 'test -f healthy' } }, delay_seconds: 0, interval_seconds: 0.3 },
         kill_policy: { grace_period: { nanoseconds: 1_000_000_000 } },
       }),
-      groupTask('gh-sidecar', 'sleep 120'),
+      // TCP checks, like HTTP ones, go from the executor to the loopback its tasks share.
+      groupTask('gh-sidecar', 'sleep 120', { check: { type: 'TCP', tcp: { port }, delay_seconds: 0, interval_seconds: 0.3 } }),
     ]);
     const running = await fw.waitForState('gh-web', 'TASK_RUNNING', 20_000);
     expect(running.check_status).toEqual({ type: 'COMMAND', command: {} });
@@ -131,6 +132,8 @@ describe('health checks and checks of a group\'s tasks (run by the default execu
     expect(passing.reason).toBe('REASON_TASK_CHECK_STATUS_UPDATED');
     const healthy = await fw.until(() => updates('gh-web').find((s) => s.healthy === true), 20_000, 'a healthy update');
     expect(healthy).toMatchObject({ state: 'TASK_RUNNING', reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', source: 'SOURCE_EXECUTOR' });
+
+    await fw.until(() => updates('gh-sidecar').find((s) => checkStatus(s)?.tcp?.succeeded === true), 20_000, "the sidecar's TCP check to connect");
 
     unlinkSync(join(sandboxOf(running.container_status!.container_id!.parent!.value), 'tasks', 'gh-web', 'healthy'));
     const killed = await fw.waitForTerminal('gh-web', 20_000);
