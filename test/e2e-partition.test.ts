@@ -65,21 +65,34 @@ describe('partitions', () => {
   it('refuses ping flags that make no sense, naming the flag', async () => {
     const workDir = dir('partition-flags');
     const master = (flag: string) => runCli(['master', '--port', '0', '--work-dir', workDir, flag]);
-    const [zero, none, unit] = await Promise.all([master('--agent_ping_timeout=0secs'), master('--max_agent_ping_timeouts=0'), master('--agent_ping_timeout=3parsecs')]);
+    const [zero, none, unit, rate] = await Promise.all([
+      master('--agent_ping_timeout=0secs'),
+      master('--max_agent_ping_timeouts=0'),
+      master('--agent_ping_timeout=3parsecs'),
+      master('--agent_removal_rate_limit=fast'),
+    ]);
     expect(zero.code).toBe(1);
     expect(zero.stderr).toContain('--agent_ping_timeout must be a positive duration');
     expect(none.code).not.toBe(0);
     expect(none.stderr).toContain('--max_agent_ping_timeouts: "0" is not a whole number >= 1');
     expect(unit.code).not.toBe(0);
     expect(unit.stderr).toContain('--agent_ping_timeout: "3parsecs" has unknown unit');
+    expect(rate.code).toBe(1);
+    expect(rate.stderr).toContain('--agent_removal_rate_limit: "fast" is not a rate; write agents per duration, e.g. "1/10mins"');
   });
 
   it('an agent stopped with SIGSTOP is unreachable, comes back with its tasks after SIGCONT, and is refused once marked gone', async () => {
     const masterDir = dir('partition-master');
-    const master = await startMasterProcess(masterDir, ['--hostname', '127.0.0.1', '--agent_ping_timeout=250ms', '--max_agent_ping_timeouts=4']);
+    const master = await startMasterProcess(masterDir, [
+      '--hostname',
+      '127.0.0.1',
+      '--agent_ping_timeout=250ms',
+      '--max_agent_ping_timeouts=4',
+      '--agent_removal_rate_limit=10/1secs',
+    ]);
     cleanup.push(() => master.stop());
     const flags = (await getJson<{ flags: Record<string, string> }>(`${master.url}/master/flags`)).flags;
-    expect(flags).toMatchObject({ agent_ping_timeout: '250ms', max_agent_ping_timeouts: '4' });
+    expect(flags).toMatchObject({ agent_ping_timeout: '250ms', max_agent_ping_timeouts: '4', agent_removal_rate_limit: '10/1secs' });
     const agentDir = dir('partition-agent');
     const agent: Daemon = await startAgentProcess(master.hostPort, agentDir, RESOURCES, ['--isolation', 'posix']);
     cleanup.push(async () => {

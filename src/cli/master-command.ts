@@ -29,6 +29,10 @@ export function masterCommand(): Command {
         .argParser(parseCount('--max_agent_ping_timeouts', 1))
         .default(5),
     )
+    .option(
+      '--agent-removal-rate-limit <rate>',
+      'at most this many agents marked unreachable per duration when they fail their pings, e.g. 1/10mins (default: no limit)',
+    )
     .addOption(
       new Option('--agent-reregister-timeout <duration>', 'how long agents may take to re-register after a master failover or a disconnection')
         .argParser(parseDuration('--agent_reregister_timeout'))
@@ -82,6 +86,7 @@ export function masterCommand(): Command {
             registry: opts['registry'] as string,
             agentPingTimeoutMs: opts['agentPingTimeout'] as number,
             maxAgentPingTimeouts: opts['maxAgentPingTimeouts'] as number,
+            ...(opts['agentRemovalRateLimit'] === undefined ? {} : { agentRemovalRateLimit: opts['agentRemovalRateLimit'] as string }),
             agentReregisterTimeoutMs: opts['agentReregisterTimeout'] as number,
             registryGcIntervalMs: opts['registryGcInterval'] as number,
             registryMaxAgentAgeMs: opts['registryMaxAgentAge'] as number,

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
-import { AgoraError, Prng, formatDuration } from '../base/index.js';
+import { AgoraError, Prng, formatDuration, parseDurationMs } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 import { AGORA_VERSION } from '../api/index.js';
 import type { MasterInfo } from '../api/index.js';
@@ -58,6 +58,8 @@ export interface MasterConfig {
    */
   agentPingTimeoutMs?: number;
   maxAgentPingTimeouts?: number;
+  /** --agent_removal_rate_limit, e.g. "1/10mins": at most that many agents marked unreachable per duration. */
+  agentRemovalRateLimit?: string;
   /** Override for tests: the HEARTBEAT period on scheduler streams (Mesos: 15 s). */
   heartbeatIntervalMs?: number;
 }
@@ -111,6 +113,7 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
   if (maxPings !== undefined && !(Number.isInteger(maxPings) && maxPings >= 1)) {
     throw new AgoraError('AGORA_ERR_VALIDATION', `--max_agent_ping_timeouts must be a whole number >= 1, got ${maxPings}`);
   }
+  const removalRateLimit = config.agentRemovalRateLimit === undefined ? undefined : parseRateLimit('--agent_removal_rate_limit', config.agentRemovalRateLimit);
   const ttl = config.leaderLeaseTtlSeconds ?? DEFAULT_LEADER_LEASE_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < 1) {
     throw new AgoraError('AGORA_ERR_VALIDATION', `--leader_lease_ttl must be a whole number of seconds >= 1 (etcd's minimum), got ${ttl}`);
@@ -163,6 +166,7 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
     allocation_interval: `${config.allocationIntervalMs}ms`,
     agent_ping_timeout: formatDuration(config.agentPingTimeoutMs ?? DEFAULT_CORE_CONFIG.agentPingTimeoutMs),
     max_agent_ping_timeouts: String(config.maxAgentPingTimeouts ?? DEFAULT_CORE_CONFIG.maxAgentPingTimeouts),
+    ...(config.agentRemovalRateLimit === undefined ? {} : { agent_removal_rate_limit: config.agentRemovalRateLimit }),
     agent_reregister_timeout: formatDuration(config.agentReregisterTimeoutMs ?? DEFAULT_CORE_CONFIG.agentReregisterTimeoutMs),
     registry_gc_interval: formatDuration(config.registryGcIntervalMs ?? DEFAULT_CORE_CONFIG.registryGcIntervalMs),
     registry_max_agent_age: formatDuration(config.registryMaxAgentAgeMs ?? DEFAULT_CORE_CONFIG.registryMaxAgentAgeMs),
@@ -182,6 +186,7 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
         ...DEFAULT_CORE_CONFIG,
         masterInfo: info,
         allocationIntervalMs: config.allocationIntervalMs,
+        ...(removalRateLimit === undefined ? {} : { agentRemovalRateLimit: removalRateLimit }),
         ...definedOnly({
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           agentPingTimeoutMs: config.agentPingTimeoutMs,
@@ -278,6 +283,17 @@ export async function startMaster(config: MasterConfig): Promise<MasterHandle> {
       log.info('master stopped');
     },
   };
+}
+
+/** Mesos's rate syntax, "N/DURATION" ("1/10mins", "2/3hrs"), or the flag's error. */
+export function parseRateLimit(flag: string, text: string): { permits: number; intervalMs: number } {
+  const slash = text.indexOf('/');
+  const permits = Number(text.slice(0, slash));
+  const intervalMs = slash === -1 ? NaN : parseDurationMs(text.slice(slash + 1));
+  if (!(Number.isInteger(permits) && permits >= 1) || typeof intervalMs !== 'number' || !(intervalMs > 0)) {
+    throw new AgoraError('AGORA_ERR_VALIDATION', `${flag}: "${text}" is not a rate; write agents per duration, e.g. "1/10mins" or "2/3hrs"`);
+  }
+  return { permits, intervalMs };
 }
 
 /** The entries whose value is defined (exactOptionalPropertyTypes forbids explicit undefined). */

@@ -20,6 +20,11 @@ export interface MasterCoreConfig {
   agentPingTimeoutMs: number;
   maxAgentPingTimeouts: number;
   /**
+   * --agent_removal_rate_limit ("1/10mins"): at most `permits` agents marked unreachable for
+   * failing pings per `intervalMs`; absent (Mesos's default) = as soon as they fail.
+   */
+  agentRemovalRateLimit?: { permits: number; intervalMs: number };
+  /**
    * --agent_reregister_timeout (Mesos 10mins): how long a disconnected agent, or an agent known
    * from the registry after a master restart, may take to come back before it is marked unreachable.
    */

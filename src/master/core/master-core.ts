@@ -10,7 +10,7 @@ import type { AgentCall, AgentSubscribe, MasterCall, SchedulerCall } from '../..
 import type { Allocator } from '../../allocator/index.js';
 import { Resources } from '../../resources/index.js';
 import { agentDisconnected, subscribeAgent } from './agents.js';
-import { onPingTimer, onPong, onReregisterTimer, removeAgent } from './partitions.js';
+import { onPingTimer, onPong, onRemovalPermitTimer, onReregisterTimer, removeAgent } from './partitions.js';
 import { BATCH_ALLOCATION_TIMER, PROMPT_ALLOCATION_TIMER, runBatchAllocation, runPromptAllocation } from './allocation.js';
 import { MasterContext } from './context.js';
 import type { MasterCoreConfig } from './context.js';
@@ -156,6 +156,7 @@ export class MasterCore {
       if (kind === 'heartbeat') onHeartbeatTimer(this.ctx, id);
       else if (kind === 'failover') onFailoverTimer(this.ctx, id);
       else if (kind === 'ping') onPingTimer(this.ctx, id);
+      else if (kind === 'removal-permit') onRemovalPermitTimer(this.ctx, id);
       else if (kind === 'reregister') onReregisterTimer(this.ctx, id);
     });
   }

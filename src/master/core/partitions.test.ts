@@ -71,6 +71,34 @@ describe('partitions: unreachable agents', () => {
     expect(h.core.state.agents.has(slow.id)).toBe(true);
   });
 
+  it('with --agent_removal_rate_limit, marks agents that fail their pings one permit at a time, and spares one that answers meanwhile', () => {
+    const TEN_MINUTES = 600_000;
+    const h = new MasterHarness({ agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 2, agentRemovalRateLimit: { permits: 1, intervalMs: TEN_MINUTES } });
+    const [a, b, c] = [h.addAgent('cpus:1;mem:64'), h.addAgent('cpus:1;mem:64'), h.addAgent('cpus:1;mem:64')];
+    h.silentAgents.add(a.id);
+    h.silentAgents.add(b.id);
+    h.advanceMs(3000);
+    // Both failed at the same ping; one permit is free now, the next in ten minutes.
+    const registered = () => [a, b, c].filter((x) => h.core.state.agents.has(x.id)).length;
+    expect(registered()).toBe(2);
+    expect(h.core.counters.get('master/slave_unreachable_scheduled')).toBe(2);
+    expect(h.core.counters.get('master/slave_unreachable_completed')).toBe(1);
+    h.advanceMs(TEN_MINUTES - 1);
+    expect(registered()).toBe(2);
+    h.advanceMs(1);
+    expect(registered()).toBe(1);
+    expect(h.core.state.agents.has(c.id)).toBe(true);
+    // The third fails now and must wait ten minutes more; it answers a ping before then and stays.
+    h.silentAgents.add(c.id);
+    h.advanceMs(3000);
+    expect(h.core.state.unreachableScheduled.has(c.id)).toBe(true);
+    h.silentAgents.delete(c.id);
+    h.advanceMs(TEN_MINUTES);
+    expect(h.core.state.agents.has(c.id)).toBe(true);
+    expect(h.core.counters.get('master/slave_unreachable_canceled')).toBe(1);
+    expect(h.core.counters.get('master/slave_unreachable_completed')).toBe(2);
+  });
+
   it('tells partition-aware frameworks TASK_UNREACHABLE and others TASK_LOST, and keeps both tasks as unreachable', () => {
     const { h, aware, plain, agent } = aClusterWithTasks();
     silence(h, agent);

@@ -15,6 +15,7 @@ import { applyTaskState, detachTask, endTaskByMaster, masterStatus, stateFor } f
 
 export const pingTimer = (agentId: string) => `ping:${agentId}`;
 export const reregisterTimer = (agentId: string) => `reregister:${agentId}`;
+export const removalPermitTimer = (agentId: string) => `removal-permit:${agentId}`;
 
 /** Mesos's ShutdownMessage text for an agent that was marked gone (and its answer if it comes back). */
 export const MARKED_GONE_MESSAGE = 'Agent has been marked gone';
@@ -24,13 +25,45 @@ const NANOS_PER_MS = 1e6;
 export function onPingTimer(ctx: MasterContext, agentId: string): void {
   const agent = ctx.state.agents.get(agentId);
   if (agent?.connection === undefined) return;
-  if (agent.missedPings >= ctx.config.maxAgentPingTimeouts) {
-    markUnreachable(ctx, agent, `Agent ${agent.id} missed ${agent.missedPings} pings`);
-    return;
+  if (agent.missedPings >= ctx.config.maxAgentPingTimeouts && !ctx.state.unreachableScheduled.has(agentId)) {
+    ctx.count('master/slave_unreachable_scheduled');
+    const waitMs = takeRemovalPermit(ctx);
+    if (waitMs === 0) {
+      markUnreachable(ctx, agent, `Agent ${agent.id} missed ${agent.missedPings} pings`);
+      return;
+    }
+    // Rate limited: the agent is still pinged while it waits, and a pong meanwhile saves it (Mesos's SlaveObserver).
+    ctx.state.unreachableScheduled.add(agentId);
+    ctx.setTimer(removalPermitTimer(agentId), waitMs);
   }
   agent.missedPings++;
   ctx.sendToAgent(agent, { type: 'PING' });
   ctx.setTimer(pingTimer(agentId), ctx.config.agentPingTimeoutMs);
+}
+
+/**
+ * --agent_removal_rate_limit: how long until a removal permit is free (0: now), taking it.
+ * Permits are spaced evenly, `intervalMs / permits` apart, as libprocess's RateLimiter.
+ */
+function takeRemovalPermit(ctx: MasterContext): number {
+  const limit = ctx.config.agentRemovalRateLimit;
+  if (limit === undefined) return 0;
+  const nowMs = ctx.clock.monotonicMs();
+  const atMs = Math.max(nowMs, ctx.state.nextRemovalPermitMs);
+  ctx.state.nextRemovalPermitMs = atMs + limit.intervalMs / limit.permits;
+  return atMs - nowMs;
+}
+
+/** A scheduled removal got its permit: the agent goes unless it answered a ping meanwhile. */
+export function onRemovalPermitTimer(ctx: MasterContext, agentId: string): void {
+  if (!ctx.state.unreachableScheduled.delete(agentId)) return;
+  const agent = ctx.state.agents.get(agentId);
+  if (agent === undefined) return;
+  if (agent.connection !== undefined && agent.missedPings < ctx.config.maxAgentPingTimeouts) {
+    ctx.count('master/slave_unreachable_canceled');
+    return;
+  }
+  markUnreachable(ctx, agent, `Agent ${agent.id} missed ${agent.missedPings} pings`);
 }
 
 export function onPong(agent: AgentRecord): void {
@@ -167,6 +200,7 @@ function dropAgent(ctx: MasterContext, agent: AgentRecord): void {
   detachAgent(ctx, agent);
   ctx.cancelTimer(pingTimer(agent.id));
   ctx.cancelTimer(reregisterTimer(agent.id));
+  if (ctx.state.unreachableScheduled.delete(agent.id)) ctx.cancelTimer(removalPermitTimer(agent.id));
   rescindAgentOffers(ctx, agent);
   ctx.allocator.removeAgent(agent.id);
   forgetAgentExecutors(ctx, agent.id);

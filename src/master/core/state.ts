@@ -106,6 +106,12 @@ export class MasterState {
   readonly goneAgents = new Map<string, { id: string; sinceMs: number }>();
   /** Agents known from the registry after a master restart that have not re-registered yet. */
   readonly recoveredAgents = new Map<string, RecoveredAgent>();
+  /**
+   * --agent_removal_rate_limit: agents that failed their pings and wait for a removal permit, and
+   * when (monotonic) the next permit is free.
+   */
+  readonly unreachableScheduled = new Set<string>();
+  nextRemovalPermitMs = 0;
   readonly offers = new Map<string, OfferRecord>();
   /** Custom and default executors per agent and framework (executors.ts). */
   readonly executors = new ExecutorBook();
