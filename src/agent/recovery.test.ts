@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentInfo, TaskStatus } from '../api/index.js';
 import { Containerizer, PosixLauncher } from '../containerizer/index.js';
-import { recordSupervisorPid, supervisedCommandLine, supervisorDir } from '../containerizer/launchers/posix-supervisor.js';
+import { supervisedCommandLine, supervisorDir } from '../containerizer/launchers/posix-supervisor.js';
 import { metaPaths } from './checkpoint/layout.js';
 import { CheckpointWriter } from './checkpoint/writer.js';
 import { recoverAgent } from './recovery.js';
@@ -55,7 +55,6 @@ async function previousAgent(): Promise<number> {
   const child = spawn(line.file, line.args, { argv0: line.argv0, cwd: sandbox, env: spec.env, detached: true, stdio: 'ignore' });
   child.unref();
   groups.push(child.pid!);
-  recordSupervisorPid(supervisorDir(stateDir, 'c1'), child.pid!);
   await new Promise((r) => setTimeout(r, 100));
   return child.pid!;
 }

@@ -5,24 +5,27 @@
  * an agent restart, and kills those nobody recovered.
  */
 import { accessSync, chownSync, constants, mkdirSync } from 'node:fs';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { processGroupUsage } from '../isolators/posix/usage.js';
 import { type ContainerProcess, type ExitStatus, type LaunchSpec, LaunchError, type RecoveredContainer, type ResourceStatistics } from '../launcher.js';
 import { exitStatusOf } from './oci.js';
 
-// $1: the exit file; the rest: the task. TERM is caught (the task gets it with its group and
+// $1: the exit file; the rest: the task. The supervisor first records its own pid beside the
+// exit file (a builtin, before the task may run: an agent killed at any point of a launch leaves
+// a container it can find), and gives up (125) if its directory is gone, removed by an orphan
+// cleanup that could not see it yet. TERM is caught (the task gets it with its group and
 // the supervisor must live to record the status); a caught signal is reset to its default in
 // the forked task. A task killed by signal n is recorded as 128+n, as conmon does. NOTE: the
 // status is one write(2) of a few bytes, not a rename: a `mv` would cost a fork and exec on
 // every task's end. A reader that finds the file empty or without its newline takes it as not
 // written yet, and reads it again once the supervisor is gone (recoverSupervised).
-const SUPERVISOR = 'f=$1; shift; trap : TERM; "$@"; rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
+const SUPERVISOR = 'f=$1; shift; printf "%d\\n" $$ >"${f%exit}pid" || exit 125; trap : TERM; "$@"; rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
 // A shell command runs in a subshell of the supervisor (a fork, no exec of a second shell), with
 // $0 "sh" and no positional parameters, as `/bin/sh -c` would give it.
-const SUPERVISOR_SHELL = 'f=$1; c=$2; shift 2; trap : TERM; (eval "$c"); rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
+const SUPERVISOR_SHELL = 'f=$1; c=$2; shift 2; printf "%d\\n" $$ >"${f%exit}pid" || exit 125; trap : TERM; (eval "$c"); rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
 // The argv form with its own argv[0] needs bash's `exec -a`; dash, the usual /bin/sh, has none.
-const SUPERVISOR_ARGV0 = 'f=$1; a=$2; shift 2; trap : TERM; (exec -a "$a" "$@"); rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
+const SUPERVISOR_ARGV0 = 'f=$1; a=$2; shift 2; printf "%d\\n" $$ >"${f%exit}pid" || exit 125; trap : TERM; (exec -a "$a" "$@"); rc=$?; printf "%d\\n" "$rc" >"$f"; exit $rc';
 const SUPERVISOR_NAME = 'agora-supervisor';
 const EXIT_FILE = 'exit';
 const PID_FILE = 'pid';
@@ -49,11 +52,6 @@ export function supervisedCommandLine(spec: LaunchSpec, dir: string): { file: st
   const [argv0, ...rest] = argv;
   if (argv0 === undefined || argv0 === value) return { file: '/bin/sh', args: ['-c', SUPERVISOR, SUPERVISOR_NAME, exitPath, value, ...rest], argv0: 'sh' };
   return { file: '/bin/bash', args: ['-c', SUPERVISOR_ARGV0, SUPERVISOR_NAME, exitPath, argv0, value, ...rest], argv0: 'bash' };
-}
-
-/** Records the supervisor's pid beside its exit file, for recovery (best effort, off the launch path). */
-export function recordSupervisorPid(dir: string, pid: number): void {
-  void writeFile(join(dir, PID_FILE), `${pid}\n`).catch(() => undefined);
 }
 
 /** The exit status the supervisor reported to its parent: its own exit code mirrors the task's. */
@@ -85,8 +83,8 @@ async function recordedStatus(dir: string): Promise<ExitStatus | undefined> {
 }
 
 /**
- * The supervisor's pid: from its pid file, or (an agent that died between the spawn and the
- * write) by looking for its exit file on the command lines of /proc, so no container is lost.
+ * The supervisor's pid: from the pid file it writes first, or (an agent killed between the spawn
+ * and that write) by looking for its exit file on the command lines of /proc.
  */
 async function recordedPid(dir: string): Promise<number | undefined> {
   const pid = Number((await readFile(join(dir, PID_FILE), 'utf8').catch(() => '')).trim());

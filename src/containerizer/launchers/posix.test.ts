@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ContainerProcess, LaunchError, type LaunchSpec } from '../launcher.js';
 import { liveGroupMembers, PosixLauncher, readProcStat } from './posix.js';
-import { recordSupervisorPid, supervisedCommandLine, supervisorDir } from './posix-supervisor.js';
+import { supervisedCommandLine, supervisorDir } from './posix-supervisor.js';
 
 const launcher = new PosixLauncher();
 let dir: string;
@@ -176,7 +176,6 @@ describe('PosixLauncher with a supervisor (recoverable containers)', () => {
     const line = supervisedCommandLine(s, supervisorDir(stateDir, containerId));
     const child = spawn(line.file, line.args, { argv0: line.argv0, cwd: dir, env: s.env, detached: true, stdio: 'ignore' });
     child.unref();
-    recordSupervisorPid(supervisorDir(stateDir, containerId), child.pid!);
     return child.pid!;
   }
 
@@ -235,6 +234,17 @@ describe('PosixLauncher with a supervisor (recoverable containers)', () => {
 });
 
 describe('PosixLauncher recovery without a pid record', () => {
+  it('never runs a task whose supervisor directory an orphan cleanup removed before it started', async () => {
+    const stateDir = join(dir, 'state');
+    const s = spec({ shell: true, value: 'touch ran' }, { containerId: 'removed' });
+    const line = supervisedCommandLine(s, supervisorDir(stateDir, 'removed'));
+    rmSync(supervisorDir(stateDir, 'removed'), { recursive: true });
+    const child = spawn(line.file, line.args, { argv0: line.argv0, cwd: dir, env: s.env, stdio: 'ignore' });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(125);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+
   it('finds the supervisor by its command line when the agent died before recording its pid', async () => {
     const stateDir = join(dir, 'state');
     const s = spec({ shell: true, value: 'exec sleep 30' }, { containerId: 'unrecorded' });

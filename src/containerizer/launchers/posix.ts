@@ -20,7 +20,6 @@ import {
 } from '../launcher.js';
 import {
   cleanupSupervisedOrphans,
-  recordSupervisorPid,
   recoverSupervised,
   removeSupervisorDir,
   supervisedCommandLine,
@@ -80,10 +79,7 @@ export class PosixLauncher implements Launcher {
         child.once('error', (err: NodeJS.ErrnoException) => {
           reject(new LaunchError(`Failed to execute '${file}' in '${spec.workDir}': ${describeErrno(err)}`));
         });
-        child.once('spawn', () => {
-          if (supervisor !== undefined) recordSupervisorPid(supervisor, child.pid!);
-          resolve(new PosixProcess(child.pid!, exited, spec.resources?.cpus, spec.resources?.memMb));
-        });
+        child.once('spawn', () => resolve(new PosixProcess(child.pid!, exited, spec.resources?.cpus, spec.resources?.memMb)));
       });
     } catch (err) {
       if (err instanceof LaunchError) return Promise.reject(err);
