@@ -24,6 +24,8 @@ export interface Delivery {
   state: TaskStateName;
   source?: string;
   reason?: string;
+  /** The status's message, for the report (no check reads it). */
+  message?: string;
   uuid?: string;
   agentId?: string;
   containerId?: string;

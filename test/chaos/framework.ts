@@ -7,10 +7,10 @@
  */
 import os from 'node:os';
 import { join } from 'node:path';
-import type { FrameworkInfo, Offer, SchedulerEvent, TaskInfo, TaskStatus } from '../../src/api/index.js';
+import type { FrameworkInfo, Offer, Resource, SchedulerEvent, TaskInfo, TaskStatus } from '../../src/api/index.js';
 import { Prng } from '../../src/base/index.js';
 import { SchedulerClient } from '../../src/cli/scheduler-client.js';
-import { parseResourceSpec } from '../../src/cli/resources-spec.js';
+import { parseResourceSpec, shortfall } from '../../src/cli/resources-spec.js';
 import { type Delivery, type TaskHistory, isDefiniteTerminal, isReconciliation, isTerminal } from './checks.js';
 
 export interface ChaosFrameworkOptions {
@@ -38,12 +38,16 @@ export interface TaskTrack extends TaskHistory {
   killRequested: boolean;
 }
 
-const TASK_RESOURCES = 'cpus:0.05;mem:16';
-const RESOURCES = (() => {
-  const parsed = parseResourceSpec(TASK_RESOURCES);
+const TASK_CPUS = 0.05;
+const TASK_MEM_MB = 16;
+const RESOURCES = resourcesOf(1);
+
+/** What `count` tasks ask for together. */
+function resourcesOf(count: number): Resource[] {
+  const parsed = parseResourceSpec(`cpus:${(TASK_CPUS * count).toFixed(2)};mem:${TASK_MEM_MB * count}`);
   if ('error' in parsed) throw new Error(parsed.error);
   return parsed;
-})();
+}
 
 export class ChaosFramework {
   readonly tasks = new Map<string, TaskTrack>();
@@ -161,6 +165,7 @@ export class ChaosFramework {
       state: status.state,
       ...(status.source === undefined ? {} : { source: status.source }),
       ...(status.reason === undefined ? {} : { reason: status.reason }),
+      ...(status.message === undefined || status.message === '' ? {} : { message: status.message.slice(0, 300) }),
       ...(status.uuid === undefined ? {} : { uuid: status.uuid }),
       ...(status.agent_id === undefined ? {} : { agentId: status.agent_id.value }),
       ...(status.container_status?.container_id?.value === undefined ? {} : { containerId: status.container_status.container_id.value }),
@@ -190,7 +195,9 @@ export class ChaosFramework {
     if (client === undefined) return;
     for (const offer of offers) {
       const room = this.options.maxActive - this.activeCount();
-      const count = this.launching && room > 0 ? Math.min(room, 1 + this.prng.int(3)) : 0;
+      let count = this.launching && room > 0 ? Math.min(room, 1 + this.prng.int(3)) : 0;
+      // Only what the offer holds: a task asking for more is the framework's error (TASK_ERROR).
+      while (count > 0 && shortfall(resourcesOf(count), offer.resources).length > 0) count--;
       if (count === 0) {
         await client.decline([offer.id.value], { refuse_seconds: 1 }).catch(() => undefined);
         continue;

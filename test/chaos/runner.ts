@@ -218,7 +218,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             launchAnswer: t.launchAnswer,
             killRequested: t.killRequested,
             updates: t.deliveries.map(
-              (d) => `${(d.atMs / 1000).toFixed(3)}s ${d.state} ${d.source ?? ''} ${d.reason ?? ''} agent=${d.agentId ?? ''}${d.uuid === undefined ? '' : ` uuid=${d.uuid.slice(0, 8)} ack=${d.ack ?? '-'}`}`,
+              (d) =>
+                `${(d.atMs / 1000).toFixed(3)}s ${d.state} ${d.source ?? ''} ${d.reason ?? ''} agent=${d.agentId ?? ''}` +
+                `${d.uuid === undefined ? '' : ` uuid=${d.uuid.slice(0, 8)} ack=${d.ack ?? '-'}`}${d.message === undefined ? '' : ` "${d.message}"`}`,
             ),
             final: JSON.stringify({ ...final, liveAgentIds: [...final.liveAgentIds] }),
           };
