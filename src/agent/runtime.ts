@@ -221,8 +221,10 @@ export class AgentRuntime {
         log.warn({ error: err.message }, "cannot open the agent's endpoint in the executor's network namespace");
         return undefined;
       });
-      // Best effort: without it only a crash of the agent itself could leave this task behind.
-      await checkpointPid(launch.metaDirectory, container.pid).catch((err: Error) => log.warn({ error: err.message }, 'cannot checkpoint the pid'));
+      // Mesos's layout records the pid of checkpointed runs; recovery itself needs only the launcher's records.
+      if (this.core.frameworks.get(launch.frameworkId)?.info.checkpoint === true) {
+        await checkpointPid(launch.metaDirectory, container.pid).catch((err: Error) => log.warn({ error: err.message }, 'cannot checkpoint the pid'));
+      }
       const exit = await container.wait();
       closeEndpoint?.();
       // As Mesos destroys nested containers with their parent: a group's tasks die with its executor.

@@ -60,6 +60,8 @@ describe('CheckpointWriter and readCheckpoint', () => {
     await writer.task(checkpoint({ type: 'ACK', uuid: 'u1' }));
     await writer.flushed();
     expect(existsSync(runDir)).toBe(false);
+    // Its executor had no other run: nothing of it is left.
+    expect(existsSync(metaPaths.executor(workDir, 'A-S0', 'f1', 't1'))).toBe(false);
   });
 
   it('skips a task whose directory was made but whose TaskInfo was not written yet (the agent died in between)', async () => {

@@ -4,7 +4,7 @@
  * stream. Every file is replaced atomically; writes of one run happen in order. A run's
  * directory is removed once its container is gone and every task's stream is closed.
  */
-import { mkdir, rename, rm, symlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentInfo, ExecutorInfo } from '../../api/index.js';
@@ -101,7 +101,7 @@ export class CheckpointWriter {
    */
   containerExited(runDir: string): Promise<void> {
     const run = this.runs.get(runDir);
-    if (run === undefined) return rm(runDir, { recursive: true, force: true });
+    if (run === undefined) return this.removeRun(runDir);
     run.containerExited = true;
     run.chain = run.chain.then(() => this.removeIfDone(runDir));
     return run.chain;
@@ -128,10 +128,25 @@ export class CheckpointWriter {
       const stream = replayUpdates(records);
       if ('error' in stream || !stream.closed) return;
     }
-    for (const key of [...this.written.keys()]) if (key.startsWith(`${runDir}/`) || key === `${runDir}:latest`) this.written.delete(key);
-    await rm(runDir, { recursive: true, force: true }).catch((err: Error) => this.logger.warn({ error: err.message, runDir }, 'cannot remove a finished run'));
+    await this.removeRun(runDir);
     // Only now: flushed() waits for the removal while the run is listed.
     this.runs.delete(runDir);
+  }
+
+  /** Removes a run's directory, and its executor's when no other run is left in it. */
+  private async removeRun(runDir: string): Promise<void> {
+    const runsDir = dirname(runDir);
+    const executorDir = dirname(runsDir);
+    try {
+      await rm(runDir, { recursive: true, force: true });
+      for (const key of [...this.written.keys()]) if (key.startsWith(`${runDir}/`) || key.startsWith(`${runDir}:`)) this.written.delete(key);
+      const others = (await readdir(runsDir).catch(() => [] as string[])).filter((name) => name !== 'latest');
+      if (others.length > 0) return;
+      await rm(executorDir, { recursive: true, force: true });
+      for (const key of [...this.written.keys()]) if (key.startsWith(`${executorDir}/`)) this.written.delete(key);
+    } catch (err) {
+      this.logger.warn({ error: (err as Error).message, runDir }, 'cannot remove a finished run');
+    }
   }
 }
 
