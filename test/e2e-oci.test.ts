@@ -175,14 +175,18 @@ describe.skipIf(skip !== undefined)('tasks in OCI containers', () => {
     const killed = await fw.waitForTerminal('term', 25_000);
     expect(killed.state).toBe('TASK_KILLED');
     expect(killed.message).toMatch(/signal Terminated/);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // Well under the 20 s grace period, with room for a loaded machine: SIGKILL would come at 20 s.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('fails a task that fills more disk than its disk resource with REASON_CONTAINER_LIMITATION_DISK', async () => {
     await run('filler', 'dd if=/dev/zero of=big bs=1M count=8 2>/dev/null; sleep 60', 'cpus:0.5;mem:64;disk:2');
     const failed = await fw.waitForTerminal('filler', 20_000);
     expect(failed).toMatchObject({ state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LIMITATION_DISK', source: 'SOURCE_AGENT' });
-    expect(failed.message).toMatch(/^Disk usage \(8(\.\d)?MB\) exceeds quota \(2MB\)$/);
+    // The watch may catch dd part way (a loaded machine), so any usage over the quota will do.
+    const usage = /^Disk usage \((\d+(?:\.\d)?)MB\) exceeds quota \(2MB\)$/.exec(failed.message ?? '');
+    expect(usage, failed.message).not.toBeNull();
+    expect(Number(usage![1])).toBeGreaterThan(2);
     expect(failed.limitation).toEqual({ resources: [{ name: 'disk', type: 'SCALAR', scalar: { value: 2 } }] });
   });
 });
