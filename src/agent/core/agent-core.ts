@@ -460,6 +460,8 @@ export class AgentCore {
       updates: this.updates,
       workDir: this.deps.config.workDir,
       nowMs: this.deps.clock.monotonicMs(),
+      realtimeMs: this.deps.clock.realtimeMs(),
+      startTimer: (timer, atMs) => this.effects.push({ kind: 'startTimer', timer, atMs }),
       sendStatus: (executor, fields) => this.sendStatus(executor, fields),
       watch: (executor) => this.checks.start(executor),
       kill: (executor, graceMs) => this.killContainer(executor, 'killTask', graceMs),

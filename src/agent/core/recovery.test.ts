@@ -58,6 +58,17 @@ describe('agent recovery in the core', () => {
     expect(h.forwarded()).toMatchObject([{ state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR', executor_id: { value: 't1' } }]);
   });
 
+  it('arms max_completion_time for what is left of it, counted from the first update', () => {
+    const clock = new ManualClock();
+    clock.advanceMs(100_000);
+    const core = new AgentCore({ clock, ids: new SequentialIds(1), config: { workDir: '/w', ip: '10.0.0.1', port: 5051, executorShutdownGracePeriodMs: 5_000 } });
+    const run = commandRun('t1', ['TASK_STARTING', 'TASK_RUNNING'], 2, { kind: 'running', pid: 42 });
+    run.tasks[0]!.info.max_completion_time = { nanoseconds: 60e9 };
+    run.tasks[0]!.statuses[0]!.timestamp = (clock.realtimeMs() - 50_000) / 1000;
+    const effects = core.handle({ kind: 'recover', agentId: 'A-S0', frameworks: [{ id: 'f1', info: framework() }], runs: [run] });
+    expect(effects).toContainEqual({ kind: 'startTimer', timer: { kind: 'maxCompletion', containerId: 'c-t1' }, atMs: clock.monotonicMs() + 10_000 });
+  });
+
   it('carries out a kill the previous agent had begun', () => {
     h.recover([commandRun('t1', ['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING'], 3, { kind: 'running', pid: 42 })]);
     expect(h.effects).toContainEqual({ kind: 'signalContainer', containerId: 'c-t1', signal: 'SIGTERM' });

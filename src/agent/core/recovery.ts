@@ -8,7 +8,7 @@ import { type ExecutorInfo, type FrameworkInfo, hasCapability, isTerminalState, 
 import type { AgentBooks } from './books.js';
 import { taskCheckers } from './checks.js';
 import { namesNetwork } from './command-executor.js';
-import type { ContainerExit } from './effects.js';
+import type { AgentTimer, ContainerExit } from './effects.js';
 import { gracePeriodMs } from './kill.js';
 import { executorRunPath } from './paths.js';
 import type { ExecutorEntry, FrameworkEntry, HttpExecutorEntry, TaskEntry } from './state.js';
@@ -54,7 +54,11 @@ export interface RecoveryContext {
   books: AgentBooks;
   updates: StatusUpdateManager;
   workDir: string;
+  /** Monotonic now, for timers. */
   nowMs: number;
+  /** Wall-clock now, to compare with the checkpointed updates' timestamps. */
+  realtimeMs: number;
+  startTimer(timer: AgentTimer, atMs: number): void;
   sendStatus(executor: ExecutorEntry, fields: StatusFields): void;
   /** A running command task is watched again: health checks and checks restart. */
   watch(executor: ExecutorEntry): void;
@@ -120,6 +124,13 @@ function recoverCommandTask(ctx: RecoveryContext, agentId: string, framework: Fr
     if (state === 'TASK_KILLING') return ctx.kill(executor, gracePeriodMs(task.info.kill_policy));
     if (state !== 'TASK_RUNNING') ctx.sendStatus(executor, { state: 'TASK_RUNNING', source: 'SOURCE_EXECUTOR' });
     ctx.watch(executor);
+    // max_completion_time counts from the task's start, which its first update dates.
+    const max = task.info.max_completion_time;
+    if (max !== undefined) {
+      const startedSecs = task.statuses[0]?.timestamp;
+      const elapsedMs = startedSecs === undefined ? 0 : Math.max(0, ctx.realtimeMs - startedSecs * 1000);
+      ctx.startTimer({ kind: 'maxCompletion', containerId: run.containerId }, ctx.nowMs + Math.max(0, max.nanoseconds / 1e6 - elapsedMs));
+    }
     return;
   }
   if (container.kind === 'exited' && !isTerminalState(state)) {
