@@ -78,7 +78,9 @@ describe.each([
     const flags = ['--isolation', isolation, '--hostname', '127.0.0.1'];
     let agent: Daemon = await startAgentProcess(master.hostPort, workDir, RESOURCES, flags);
     // Whatever happens, the tasks end: an agent that recovers them and stops gracefully kills them.
+    let stopped = false;
     cleanup.push(async () => {
+      if (stopped) return;
       await agent.stop('SIGKILL');
       await (await startAgentProcess(master.hostPort, workDir, RESOURCES, [...flags, '--strict', 'false'])).stop();
     });
@@ -172,6 +174,7 @@ describe.each([
     agent = await startAgentProcess(master.hostPort, workDir, RESOURCES, samePort);
     expect(await beats(longSandbox)).toBe(true);
     await agent.stop();
+    stopped = true;
     expect(await beats(longSandbox)).toBe(false);
     expect(existsSync(join(workDir, 'meta', 'slaves', 'latest'))).toBe(false);
   }, 120_000);
