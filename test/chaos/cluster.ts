@@ -45,9 +45,15 @@ export class ChaosCluster {
       for (let i = 0; i < options.agents; i++) {
         cluster.agents.push({ name: `agent${i}`, port: await freePort(), workDir: join(cluster.root, `agent${i}`), daemon: undefined });
       }
-      // Each kind at once: a Node process's start-up is mostly loading code.
-      await Promise.all(cluster.masters.map((m) => cluster.startMaster(m)));
-      await Promise.all(cluster.agents.map((a) => cluster.startAgent(a)));
+      // Each kind at once: a Node process's start-up is mostly loading code. All are awaited,
+      // so that a failed start stops every one that did start (none is left running).
+      for (const started of [
+        await Promise.allSettled(cluster.masters.map((m) => cluster.startMaster(m))),
+        await Promise.allSettled(cluster.agents.map((a) => cluster.startAgent(a))),
+      ]) {
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
+      }
     } catch (err) {
       await cluster.stop();
       throw err;
