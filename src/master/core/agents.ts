@@ -287,7 +287,7 @@ function usedByFramework(agent: AgentRecord): Map<string, Resources> {
 export function agentDisconnected(ctx: MasterContext, connection: ConnectionId): void {
   const agent = releaseConnection(ctx.state.agentByConnection, ctx.state.agents, connection);
   if (agent === undefined) return;
-  ctx.cancelTimer(pingTimer(agent.id));
+  // The ping timer keeps running: missed pings make a dead agent unreachable (partitions.ts).
   ctx.allocator.deactivateAgent(agent.id);
   rescindAgentOffers(ctx, agent);
   for (const [frameworkId, tasks] of [...agent.tasks]) {

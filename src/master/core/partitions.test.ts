@@ -71,6 +71,17 @@ describe('partitions: unreachable agents', () => {
     expect(h.core.state.agents.has(slow.id)).toBe(true);
   });
 
+  it('marks an agent whose stream broke unreachable after the pings it could not answer, well before --agent_reregister_timeout', () => {
+    const h = new MasterHarness({ agentPingTimeoutMs: 200, maxAgentPingTimeouts: 3, agentReregisterTimeoutMs: 600_000 });
+    const agent = h.addAgent('cpus:1;mem:64');
+    h.advanceMs(100);
+    agent.disconnect();
+    h.advanceMs(1_000);
+    expect(h.core.state.agents.has(agent.id)).toBe(false);
+    expect(h.core.state.unreachableAgents.has(agent.id)).toBe(true);
+    expect(h.persisted.at(-1)).toMatchObject({ type: 'MARK_AGENT_UNREACHABLE', agent_id: { value: agent.id } });
+  });
+
   it('with --agent_removal_rate_limit, marks agents that fail their pings one permit at a time, and spares one that answers meanwhile', () => {
     const TEN_MINUTES = 600_000;
     const h = new MasterHarness({ agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 2, agentRemovalRateLimit: { permits: 1, intervalMs: TEN_MINUTES } });

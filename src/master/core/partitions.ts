@@ -24,7 +24,7 @@ const NANOS_PER_MS = 1e6;
 
 export function onPingTimer(ctx: MasterContext, agentId: string): void {
   const agent = ctx.state.agents.get(agentId);
-  if (agent?.connection === undefined) return;
+  if (agent === undefined) return;
   if (agent.missedPings >= ctx.config.maxAgentPingTimeouts && !ctx.state.unreachableScheduled.has(agentId)) {
     ctx.count('master/slave_unreachable_scheduled');
     const waitMs = takeRemovalPermit(ctx);
@@ -37,7 +37,9 @@ export function onPingTimer(ctx: MasterContext, agentId: string): void {
     ctx.setTimer(removalPermitTimer(agentId), waitMs);
   }
   agent.missedPings++;
-  ctx.sendToAgent(agent, { type: 'PING' });
+  // A disconnected agent cannot answer: its ping counts as missed, so a dead agent is unreachable
+  // after the pings' total (75 s by default), not only after --agent_reregister_timeout (facts 7.3).
+  if (agent.connection !== undefined) ctx.sendToAgent(agent, { type: 'PING' });
   ctx.setTimer(pingTimer(agentId), ctx.config.agentPingTimeoutMs);
 }
 
