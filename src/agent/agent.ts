@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { AGORA_VERSION, type AgentEvent, type AgentInfo, type AgentSubscribe, type Attribute } from '../api/index.js';
+import { AGORA_VERSION, type AgentEvent, type AgentInfo, type AgentSubscribe, type Attribute, type Volume } from '../api/index.js';
 import {
   agentIsRoot,
   Containerizer,
@@ -56,6 +56,8 @@ export interface AgentOptions {
   executorRegistrationTimeoutMs?: number;
   /** How to start agora's default executor (src/main/default-executor.ts); without it task groups fail. */
   defaultExecutorCommand?: ContainerLaunch['command'];
+  /** Volumes the default executor's container gets besides its ExecutorInfo's: agora's own install (oci only). */
+  defaultExecutorVolumes?: Volume[];
   /** Flag values as /flags shows them (Mesos flag names, string values). */
   flags: Record<string, string>;
   logger: Logger;
@@ -212,6 +214,7 @@ export class Agent {
         executorShutdownGracePeriodMs: options.executorShutdownGracePeriodMs,
         ...(options.executorRegistrationTimeoutMs === undefined ? {} : { executorRegistrationTimeoutMs: options.executorRegistrationTimeoutMs }),
         ...(options.defaultExecutorCommand === undefined ? {} : { defaultExecutorCommand: options.defaultExecutorCommand }),
+        ...(options.defaultExecutorVolumes === undefined ? {} : { defaultExecutorVolumes: options.defaultExecutorVolumes }),
       },
     });
     const containerizer = this.containerizer(options.launcher ?? new PosixLauncher());

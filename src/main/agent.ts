@@ -8,7 +8,7 @@ import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AgoraError, formatDuration } from '../base/index.js';
-import { defaultExecutorCommand } from './default-executor.js';
+import { defaultExecutorCommand, defaultExecutorVolumes } from './default-executor.js';
 import { isEtcdUrl, parseEtcdUrl } from '../etcd/index.js';
 import {
   Agent,
@@ -191,6 +191,8 @@ export async function startAgent(config: AgentConfig): Promise<AgentHandle> {
       executorShutdownGracePeriodMs: grace,
       executorRegistrationTimeoutMs: registrationTimeoutMs,
       defaultExecutorCommand: defaultExecutorCommand(),
+      // Bind mounts exist only under oci; a posix executor sees the host's files as they are.
+      ...(isolation.isolation === 'oci' ? { defaultExecutorVolumes: defaultExecutorVolumes() } : {}),
       flags,
       logger: config.logger,
       launcher: isolation.launcher,

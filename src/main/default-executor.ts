@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Volume } from '../api/index.js';
 import { parseDurationMs } from '../base/index.js';
 import { DefaultExecutor } from '../executor/default-executor.js';
 import { createLogger } from './logging.js';
@@ -17,6 +18,26 @@ export function defaultExecutorCommand(): { shell: false; value: string; argv: s
   // loaded through a bundler's transform (vitest), and the agent starts executors from there too.
   const loader = entry.endsWith('.ts') ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
   return { shell: false, value: process.execPath, argv: ['node', ...loader, entry] };
+}
+
+/**
+ * agora's install (dist or src, with node_modules), bound read-only at its own path into the
+ * default executor's container: the container sees the host's directories but has its own /tmp,
+ * and an install may live there (a CI checkout, `npx`).
+ */
+export function defaultExecutorMounts(): Array<{ destination: string; type: string; source: string; options: string[] }> {
+  const root = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+  return [{ destination: root, type: 'bind', source: root, options: ['rbind', 'ro'] }];
+}
+
+/**
+ * agora's install (its dist or src, and node_modules), bound read-only at its own path into the
+ * default executor's OCI container: that container sees the host's directories but has its own
+ * /tmp, and an install may live there (a CI checkout, an npx cache).
+ */
+export function defaultExecutorVolumes(): Volume[] {
+  const root = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+  return [{ container_path: root, mode: 'RO', source: { type: 'HOST_PATH', host_path: { path: root } } }];
 }
 
 function env(name: string): string {

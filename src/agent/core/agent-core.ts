@@ -11,6 +11,7 @@ import {
   type KillPolicy,
   type TaskInfo,
   type TaskReport,
+  type Volume,
 } from '../../api/index.js';
 import { assert, assertNever, type Clock, type IdSource, uuidToBase64 } from '../../base/index.js';
 import { type KillCause, namesNetwork, planCommandTask, terminalStatusFor } from './command-executor.js';
@@ -36,6 +37,8 @@ export interface AgentCoreConfig {
   executorRegistrationTimeoutMs?: number;
   /** How to start agora's default executor (task groups); without it task groups fail to launch. */
   defaultExecutorCommand?: ContainerLaunch['command'];
+  /** Volumes the default executor's container gets besides its ExecutorInfo's: agora's own install (oci only). */
+  defaultExecutorVolumes?: Volume[];
 }
 
 export interface AgentCoreDeps {

@@ -3,7 +3,7 @@
  * framework's, or agora's default executor), the Mesos executor environment, its resources.
  * Pure; the agent core plans with it, the shell runs the plan.
  */
-import type { ExecutorInfo, FrameworkInfo, TaskInfo } from '../../api/index.js';
+import type { ExecutorInfo, FrameworkInfo, TaskInfo, Volume } from '../../api/index.js';
 import { containerResources, HOST_DEFAULT_PATH, type LaunchContext } from './command-executor.js';
 import type { ContainerLaunch } from './effects.js';
 
@@ -14,6 +14,11 @@ export const SUBSCRIPTION_BACKOFF_MAX_MS = 2_000;
 export interface ExecutorLaunchContext extends LaunchContext {
   /** How this agent runs its default executor; absent: task groups cannot run here. */
   defaultExecutorCommand?: ContainerLaunch['command'];
+  /**
+   * Volumes the default executor's container also gets: agora's install, which an OCI container
+   * (the host's directories, but its own /tmp) may not otherwise see.
+   */
+  defaultExecutorVolumes?: Volume[];
 }
 
 /** The executor's shutdown grace period: its own, else the agent's --executor_shutdown_grace_period. */
@@ -60,9 +65,18 @@ export function planExecutor(info: ExecutorInfo, tasks: readonly TaskInfo[], ctx
     command,
     env: executorEnvironment(info, ctx),
     resources: isDefault ? (limits.cpus === undefined ? {} : { cpus: limits.cpus }) : limits,
-    ...(info.container === undefined ? {} : { container: info.container, commandEnv: commandEnvironment(info) }),
+    ...containerOf(info, isDefault ? (ctx.defaultExecutorVolumes ?? []) : []),
     ...userOf(info, ctx.frameworkInfo),
   };
+}
+
+/** ExecutorInfo.container with the agent's own volumes added (for the default executor). */
+function containerOf(info: ExecutorInfo, volumes: Volume[]): Pick<ContainerLaunch, 'container' | 'commandEnv'> {
+  if (info.container === undefined && volumes.length === 0) return {};
+  // ContainerInfo is opaque here (the containerizer validates it); only its volumes are extended.
+  const given = (info.container ?? { type: 'MESOS' }) as { volumes?: unknown };
+  const container = volumes.length === 0 ? given : { ...given, volumes: [...(Array.isArray(given.volumes) ? given.volumes : []), ...volumes] };
+  return { container, commandEnv: commandEnvironment(info) };
 }
 
 /**

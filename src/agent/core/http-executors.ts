@@ -14,6 +14,7 @@ import {
   type KillPolicy,
   type TaskInfo,
   type TaskStatus,
+  type Volume,
 } from '../../api/index.js';
 import { assert, type Clock, type IdSource, uuidToBase64 } from '../../base/index.js';
 import type { AgentBooks } from './books.js';
@@ -32,6 +33,7 @@ export interface HttpExecutorsConfig {
   /** --executor_registration_timeout (Mesos: 1mins). */
   executorRegistrationTimeoutMs: number;
   defaultExecutorCommand?: ContainerLaunch['command'];
+  defaultExecutorVolumes?: Volume[];
 }
 
 /** What AgentCore shares with this part of it. */
@@ -135,6 +137,7 @@ export class HttpExecutors {
       endpoint: `${config.ip}:${config.port}`,
       executorShutdownGracePeriodMs: config.executorShutdownGracePeriodMs,
       ...(config.defaultExecutorCommand === undefined ? {} : { defaultExecutorCommand: config.defaultExecutorCommand }),
+      ...(config.defaultExecutorVolumes === undefined ? {} : { defaultExecutorVolumes: config.defaultExecutorVolumes }),
     });
     if ('error' in plan) {
       this.core.counters.containerLaunchErrors++;
