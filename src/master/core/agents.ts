@@ -13,6 +13,7 @@ import { reconcileReportedExecutors, withExecutorResources } from './executors.j
 import {
   MARKED_GONE_MESSAGE,
   detachAgent,
+  endUnreportedUnreachableTasks,
   pingTimer,
   removeAgent,
   reregisterTimer,
@@ -257,6 +258,7 @@ function reconcileReportedTasks(ctx: MasterContext, agent: AgentRecord, reports:
       endTaskByMaster(ctx, task, state, 'REASON_RECONCILIATION', `Task is not on agent ${agent.id} after it re-registered`);
     }
   }
+  if (knownAs === 'unreachable') endUnreportedUnreachableTasks(ctx, agent.id, reported);
   return shutdownFrameworks;
 }
 

@@ -51,6 +51,19 @@ function comeBack(h: MasterHarness, agent: AgentClient, frameworks: FrameworkCli
 }
 
 describe('partitions: unreachable agents', () => {
+  it('ends TASK_GONE the unreachable tasks a returning agent no longer reports; frameworks that heard TASK_LOST hear nothing more', () => {
+    const { h, aware, plain, agent } = aClusterWithTasks();
+    silence(h, agent);
+    h.silentAgents.delete(agent.id);
+    const heardBefore = plain.updates().length;
+    h.addAgent('cpus:3;mem:384', { agent_info: { hostname: 'node1', id: { value: agent.id } }, tasks: [], frameworks: [] });
+    expect(lastUpdate(aware, 'ta')).toMatchObject({ state: 'TASK_GONE', reason: 'REASON_RECONCILIATION', source: 'SOURCE_MASTER' });
+    expect(plain.updates()).toHaveLength(heardBefore);
+    expect(lastUpdate(plain, 'tp')).toMatchObject({ state: 'TASK_LOST' });
+    expect(h.core.state.frameworks.get(aware.id)!.unreachableTasks.size).toBe(0);
+    expect(h.core.state.frameworks.get(plain.id)!.unreachableTasks.size).toBe(0);
+  });
+
   it('marks an agent unreachable after --max_agent_ping_timeouts pings of --agent_ping_timeout go unanswered', () => {
     const h = new MasterHarness({ agentPingTimeoutMs: 200, maxAgentPingTimeouts: 3 });
     const agent = h.addAgent('cpus:1;mem:64');

@@ -162,6 +162,32 @@ export function markAgentGone(ctx: MasterContext, agentId: string): OperatorRepl
   return { status: 200 };
 }
 
+/**
+ * An unreachable agent re-registered without some of the tasks the master kept as unreachable
+ * there: those tasks are gone (they ended while it was away, and it no longer knows them).
+ * Partition-aware frameworks, which heard TASK_UNREACHABLE, now hear TASK_GONE with
+ * REASON_RECONCILIATION, as Mesos's master tells of tasks unknown to a re-registered agent;
+ * the others already heard TASK_LOST, which stands. Left unreachable, they would be reconciled
+ * TASK_UNREACHABLE for ever (found by the chaos test, seed 21).
+ */
+export function endUnreportedUnreachableTasks(ctx: MasterContext, agentId: string, reported: ReadonlySet<string>): void {
+  for (const framework of ctx.state.frameworks.values()) {
+    for (const task of [...framework.unreachableTasks.values()]) {
+      const taskId = task.info.task_id.value;
+      if (task.agentId !== agentId || reported.has(`${framework.id}/${taskId}`)) continue;
+      framework.unreachableTasks.delete(taskId);
+      if (hasCapability(framework.info, 'PARTITION_AWARE') && !isTerminalState(task.state)) {
+        const message = `Task is unknown to agent ${agentId}, which re-registered`;
+        const status = masterStatus(ctx, { taskId, agentId }, 'TASK_GONE', 'REASON_RECONCILIATION', message);
+        applyTaskState(ctx, task, status, 'TASK_GONE');
+        task.statusUpdateState = 'TASK_GONE';
+        ctx.sendToFramework(framework, { type: 'UPDATE', update: { status } });
+      }
+      retireCompleted(ctx, framework, task);
+    }
+  }
+}
+
 function retireCompleted(ctx: MasterContext, framework: FrameworkRecord, task: TaskRecord): void {
   framework.completedTasks.push(task);
   const excess = framework.completedTasks.length - ctx.config.maxCompletedTasksPerFramework;
