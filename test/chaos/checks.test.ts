@@ -118,6 +118,15 @@ describe('chaos checks', () => {
   });
 });
 
+describe('a partition notice after an unacknowledged terminal update', () => {
+  it('is allowed (Mesos tells of every task still on the lost agent), but not after an acknowledged one', () => {
+    const unacked = [up('TASK_STARTING', 'u1'), up('TASK_RUNNING', 'u2'), up('TASK_FINISHED', 'u3', { ack: 'failed' }), master('TASK_LOST'), up('TASK_FINISHED', 'u3')];
+    expect(checksFailed(history(unacked, false), ended())).toEqual([]);
+    const acked = [up('TASK_STARTING', 'u1'), up('TASK_RUNNING', 'u2'), up('TASK_FINISHED', 'u3'), master('TASK_LOST')];
+    expect(checksFailed(history(acked, false), ended())).toEqual(['in-order']);
+  });
+});
+
 describe('known issues', () => {
   const orphan = { check: 'final-state' as const, framework: 'fw', taskId: 't1', detail: 'ended TASK_LOST but its process 100 still runs' };
   const h = history([up('TASK_STARTING', 'u1'), master('TASK_LOST', 'REASON_AGENT_DISCONNECTED')], false);

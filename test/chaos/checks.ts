@@ -105,6 +105,16 @@ export function isReconciliation(d: Delivery): boolean {
  * task that finished while its agent was unreachable to reach the framework as TASK_FINISHED
  * from the master with REASON_AGENT_REREGISTERED, then again from the agent's reliable stream).
  */
+/**
+ * The master's word that the task's agent was lost (TASK_LOST or TASK_UNREACHABLE,
+ * REASON_AGENT_REMOVED). Mesos sends it for every task the agent still holds, including one
+ * whose terminal update was forwarded but never acknowledged (the task stays on the agent until
+ * it is): so it may follow an unacknowledged terminal state, which the agent then re-sends.
+ */
+function isPartitionNotice(d: Delivery): boolean {
+  return d.source === 'SOURCE_MASTER' && d.reason === 'REASON_AGENT_REMOVED' && (d.state === 'TASK_LOST' || d.state === 'TASK_UNREACHABLE');
+}
+
 export function isRestatement(d: Delivery): boolean {
   return d.uuid === undefined && (d.reason === 'REASON_RECONCILIATION' || d.reason === 'REASON_AGENT_REREGISTERED');
 }
@@ -160,7 +170,7 @@ export function checkTask(history: TaskHistory, final: FinalObservation | undefi
       }
       continue;
     }
-    if (ended !== undefined) {
+    if (ended !== undefined && !(ended.ack !== 'accepted' && isPartitionNotice(d))) {
       fail('in-order', `${show(d)} after the terminal ${show(ended)}`);
     } else if (d.source !== 'SOURCE_MASTER') {
       if (lastFromAgent !== undefined && rank(d.state) < rank(lastFromAgent.state)) fail('in-order', `${show(d)} after ${show(lastFromAgent)}`);
