@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { leaderUrl } from '../../src/cli/scheduler-client.js';
 import { getJson, tempDir } from '../support/cluster.js';
 import { type EtcdCluster, freePort, startEtcdCluster } from '../support/etcd.js';
-import type { Daemon } from '../support/processes.js';
-import { startDaemon } from './daemon.js';
+import { type Daemon, startDaemon } from '../support/processes.js';
+
+/** Many Node processes start at once here on 2 cores: a daemon gets a minute to print its URL. */
+const CHAOS_START = { startTimeoutMs: 60_000 };
 
 export const AGENT_RESOURCES = 'cpus:4;mem:4096;disk:4096;ports:[31000-31999]';
 
@@ -72,7 +74,7 @@ export class ChaosCluster {
     // pings' 75 s); pings catch an agent that holds its stream but stopped answering.
     const args = ['--registry', this.etcd.url, '--hostname', '127.0.0.1', '--allocation_interval', '200ms'];
     const timeouts = ['--agent_ping_timeout', '1secs', '--max_agent_ping_timeouts', '3', '--agent_reregister_timeout', '3secs'];
-    master.daemon = await startDaemon(['master', '--port', '0', '--work_dir', master.workDir, ...args, ...timeouts], 'master');
+    master.daemon = await startDaemon(['master', '--port', '0', '--work_dir', master.workDir, ...args, ...timeouts], 'master', CHAOS_START);
     return master.daemon;
   }
 
@@ -80,7 +82,7 @@ export class ChaosCluster {
     // The same port as before: the master tells a restarted agent from a new one by its endpoint.
     const where = ['--master', this.etcd.url, '--port', String(agent.port), '--hostname', '127.0.0.1', '--work_dir', agent.workDir];
     const how = ['--resources', AGENT_RESOURCES, '--isolation', 'posix', '--executor_shutdown_grace_period', '1secs'];
-    agent.daemon = await startDaemon(['agent', ...where, ...how], 'agent');
+    agent.daemon = await startDaemon(['agent', ...where, ...how], 'agent', CHAOS_START);
     return agent.daemon;
   }
 

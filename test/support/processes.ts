@@ -28,14 +28,22 @@ export function startAgentProcess(master: string, workDir: string, resources: st
   return startDaemon(['agent', '--master', master, '--port', '0', '--work-dir', workDir, '--resources', resources, ...extraArgs], 'agent');
 }
 
-async function startDaemon(args: string[], kind: 'master' | 'agent'): Promise<Daemon> {
+/**
+ * Starts `agora <kind>` with `args` and waits for the URL it prints. A child that misses
+ * `startTimeoutMs` is killed by its pid rather than left holding a port the next attempt needs
+ * (the chaos test, which starts many at once on 2 cores, gives it longer).
+ */
+export async function startDaemon(args: string[], kind: 'master' | 'agent', { startTimeoutMs = 20_000 } = {}): Promise<Daemon> {
   const child: ChildProcess = spawnCli(args);
   let stdout = '';
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-200_000)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agora ${kind} printed no URL in 20 s\n${stdout}\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agora ${kind} (pid ${child.pid}) printed no URL in ${startTimeoutMs / 1000} s; killed\n${stdout}\n${stderr.slice(-2000)}`));
+    }, startTimeoutMs);
     child.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
       const match = new RegExp(`^\\s*${kind}\\s+(http://\\S+)`, 'm').exec(stdout);
@@ -46,7 +54,7 @@ async function startDaemon(args: string[], kind: 'master' | 'agent'): Promise<Da
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`agora ${kind} exited (${code ?? signal}) before it was ready\n${stdout}\n${stderr}`));
+      reject(new Error(`agora ${kind} exited (${code ?? signal}) before it was ready\n${stdout}\n${stderr.slice(-2000)}`));
     });
   });
   return {
