@@ -11,8 +11,8 @@ import type { MasterContext } from './context.js';
 import { addExecutor, checkExecutorInfo, normalizedExecutor } from './executors.js';
 import { applyReservationOperation } from './reservations.js';
 import { launchGroup } from './task-groups.js';
-import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './state.js';
-import { addTask, masterStatus, stateFor } from './tasks.js';
+import type { AgentRecord, FrameworkRecord, OfferRecord } from './state.js';
+import { addStagingTask, masterStatus, stateFor } from './tasks.js';
 
 const DEFAULT_REFUSE_SECONDS = 5;
 const MAX_REFUSE_SECONDS = 31_536_000;
@@ -154,17 +154,7 @@ function launchTask(
   const executor = checked.executor;
   const info = executor === undefined ? rest : { ...rest, executor: normalizedExecutor(executor.info, framework.id, executor.resources, role) };
   if (executor?.isNew === true) addExecutor(ctx, agent, info.executor!, role, executor.resources);
-  const record: TaskRecord = {
-    info,
-    frameworkId: framework.id,
-    agentId: agent.id,
-    role,
-    resources,
-    state: 'TASK_STAGING',
-    statuses: [],
-    resourcesRecovered: false,
-  };
-  addTask(ctx, record);
+  addStagingTask(ctx, { info, frameworkId: framework.id, agentId: agent.id, role, resources });
   ctx.sendToAgent(agent, {
     type: 'RUN_TASK',
     run_task: { framework_id: { value: framework.id }, framework_info: framework.info, task: { ...info, resources: resources.toWire() } },

@@ -9,8 +9,8 @@ import { Resources } from '../../resources/index.js';
 import type { MasterContext } from './context.js';
 import { MIN_EXECUTOR_CPUS, MIN_EXECUTOR_MEM_MB, addExecutor, checkExecutorInfo, normalizedExecutor } from './executors.js';
 import { checkTaskFields, dropTask, hasImage } from './launch.js';
-import type { AgentRecord, FrameworkRecord, TaskRecord } from './state.js';
-import { addTask } from './tasks.js';
+import type { AgentRecord, FrameworkRecord } from './state.js';
+import { addStagingTask } from './tasks.js';
 
 interface CheckedGroup {
   executor: ExecutorInfo;
@@ -45,17 +45,7 @@ export function launchGroup(
     const resources = checked.taskResources[i]!.allocatedTo(role);
     // As in Mesos, every task of the group carries its executor, so the agent and /state know it.
     const { resources: _wire, ...info } = { ...task, executor };
-    const record: TaskRecord = {
-      info,
-      frameworkId: framework.id,
-      agentId: agent.id,
-      role,
-      resources,
-      state: 'TASK_STAGING',
-      statuses: [],
-      resourcesRecovered: false,
-    };
-    addTask(ctx, record);
+    addStagingTask(ctx, { info, frameworkId: framework.id, agentId: agent.id, role, resources });
     launched.push({ ...info, resources: resources.toWire() });
     used = used.add(checked.taskResources[i]!);
   });

@@ -38,6 +38,11 @@ export function findTask(ctx: MasterContext, frameworkId: string, taskId: string
   return ctx.state.frameworks.get(frameworkId)?.tasks.get(taskId);
 }
 
+/** Tracks a task the master just placed on an agent (TASK_STAGING), counted as launched. */
+export function addStagingTask(ctx: MasterContext, at: Pick<TaskRecord, 'info' | 'frameworkId' | 'agentId' | 'role' | 'resources'>): void {
+  addTask(ctx, { ...at, state: 'TASK_STAGING', statuses: [], resourcesRecovered: false });
+}
+
 /** Tracks a task; `launched: false` for one an agent reports again, which was counted when launched. */
 export function addTask(ctx: MasterContext, task: TaskRecord, { launched = true }: { launched?: boolean } = {}): void {
   const framework = ctx.state.frameworks.get(task.frameworkId);
