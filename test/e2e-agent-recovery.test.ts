@@ -9,14 +9,15 @@
  * refused with what changed and what to do.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ExecutorInfo, TaskInfo, TaskStatus } from '../src/api/index.js';
 import { parseResourceSpec } from '../src/cli/resources-spec.js';
-import { sleep, tempDir, waitUntil } from './support/cluster.js';
+import { sleep, waitUntil } from './support/cluster.js';
 import { commandTask, TestFramework } from './support/framework.js';
 import { type Daemon, startAgentProcess, startMasterProcess } from './support/processes.js';
+import { scratch } from './support/scratch.js';
 
 const RESOURCES = 'cpus:2;mem:1024;disk:1024;ports:[31000-31010]';
 const SMALLER = 'cpus:1;mem:1024;disk:1024;ports:[31000-31010]';
@@ -41,18 +42,7 @@ function ociSkipReason(): string | undefined {
   return undefined;
 }
 
-const cleanup: Array<() => Promise<unknown>> = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const step of cleanup.reverse()) await step().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function dir(name: string): string {
-  const d = tempDir(name);
-  dirs.push(d);
-  return d;
-}
+const { cleanup, dir } = scratch();
 
 /** The sandbox of a command task, from its TASK_RUNNING (facts 7.2 layout). */
 function sandboxOf(workDir: string, frameworkId: string, status: TaskStatus): string {

@@ -7,28 +7,18 @@
  * the agent kills its tasks, and an agent that tries to come back with that id is refused.
  * A second master prunes its registry by --registry_max_agent_count and --registry_max_agent_age.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AGENT_LINK_PATH, type TaskStatus } from '../src/api/index.js';
 import { openEventStream, request } from '../src/http/index.js';
-import { getJson, isAlive, runCli, tempDir, waitUntil } from './support/cluster.js';
+import { getJson, isAlive, runCli, waitUntil } from './support/cluster.js';
 import { TestFramework, commandTask } from './support/framework.js';
 import { type Daemon, startAgentProcess, startMasterProcess } from './support/processes.js';
+import { scratch } from './support/scratch.js';
 
 const RESOURCES = 'cpus:2;mem:512;disk:500;ports:[31000-31010]';
-const cleanup: Array<() => Promise<unknown>> = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const step of cleanup.reverse()) await step().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function dir(name: string): string {
-  const d = tempDir(name);
-  dirs.push(d);
-  return d;
-}
+const { cleanup, dir } = scratch();
 
 async function operator(master: string, call: unknown): Promise<{ status: number; text: string; body: Record<string, unknown> }> {
   const response = await request(`${master}/api/v1`, JSON.stringify(call), { timeoutMs: 10_000 });

@@ -5,27 +5,17 @@
  * reconciliation says RUNNING; the agent that never comes back is unreachable after
  * --agent_reregister_timeout, in the registry too.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from '../src/http/index.js';
-import { type MasterState, getJson, isAlive, tempDir, waitUntil } from './support/cluster.js';
+import { type MasterState, getJson, isAlive, waitUntil } from './support/cluster.js';
 import { TestFramework, commandTask } from './support/framework.js';
 import { type Daemon, startAgentProcess, startMasterProcess } from './support/processes.js';
+import { scratch } from './support/scratch.js';
 
 const RESOURCES = 'cpus:2;mem:512;disk:500;ports:[31000-31010]';
-const cleanup: Array<() => Promise<unknown>> = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const step of cleanup.reverse()) await step().catch(() => undefined);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function dir(name: string): string {
-  const d = tempDir(name);
-  dirs.push(d);
-  return d;
-}
+const { cleanup, dir } = scratch();
 
 function operator(master: string, call: unknown) {
   return request(`${master}/api/v1`, JSON.stringify(call), { timeoutMs: 10_000 });
