@@ -12,6 +12,7 @@
  * - Reconciliation answers, and the master's word on what a re-registering agent reported, carry
  *   no uuid and restate; they never count as new transitions (but may not revive an ended task).
  */
+import { TaskState, isTerminalState } from '../../src/api/index.js';
 
 export type TaskStateName = string;
 
@@ -64,25 +65,15 @@ export interface Violation {
 export const CHECKS = ['one-terminal', 'final-state', 'ran-once', 'in-order', 'acks'] as const;
 export type CheckName = (typeof CHECKS)[number];
 
-const TERMINAL = new Set([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_ERROR',
-  'TASK_LOST',
-  'TASK_DROPPED',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-  'TASK_UNKNOWN',
-]);
 
 /** Terminal states that can never be followed by another: all but the catch-all TASK_LOST (and UNKNOWN, an answer of ignorance). */
 export function isDefiniteTerminal(state: TaskStateName): boolean {
-  return TERMINAL.has(state) && state !== 'TASK_LOST' && state !== 'TASK_UNKNOWN';
+  return isTerminal(state) && state !== 'TASK_LOST' && state !== 'TASK_UNKNOWN';
 }
 
+/** agora's terminal states, and TASK_UNKNOWN: a reconciliation answer that the task is no more. */
 export function isTerminal(state: TaskStateName): boolean {
-  return TERMINAL.has(state);
+  return state === 'TASK_UNKNOWN' || (TaskState.safeParse(state).success && isTerminalState(state as TaskState));
 }
 
 /** States from which the task may come back RUNNING when its agent returns. */
