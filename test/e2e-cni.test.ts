@@ -6,11 +6,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskInfo } from '../src/api/index.js';
 import { type Cluster, runCli, startCluster, stopCluster, tempDir } from './support/cluster.js';
+import { freeSubnet, writeBridgeNetwork } from './support/cni.js';
 import { commandTask, TestFramework } from './support/framework.js';
 
 const PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
@@ -45,14 +46,6 @@ const skipReason = await unavailable();
 if (skipReason !== undefined) console.log(`e2e-cni: skipped: ${skipReason}`);
 
 /** A /24 in 10.88.0.0/16 that no route of this machine uses yet. */
-function freeSubnet(): string {
-  const routes = execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
-  for (;;) {
-    const subnet = `10.88.${100 + Math.floor(Math.random() * 150)}`;
-    if (!routes.includes(`${subnet}.`)) return subnet;
-  }
-}
-
 /** GET with retries while the server in the task starts. */
 async function fetchText(url: string, timeoutMs = 10_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -75,30 +68,13 @@ describe.skipIf(skipReason !== undefined)('tasks in a CNI network', () => {
   const dir = skipReason === undefined ? tempDir('cni') : '';
   const bridge = `agc${randomBytes(3).toString('hex')}`;
   const network = `e2e-${bridge}`;
-  const subnet = skipReason === undefined ? freeSubnet() : '';
+  const subnet = skipReason === undefined ? freeSubnet('10.88') : '';
   const hostPort = 31000 + Math.floor(Math.random() * 1000);
   let cluster: Cluster | undefined;
   let fw: TestFramework;
 
   beforeAll(async () => {
-    mkdirSync(join(dir, 'net.d'));
-    writeFileSync(
-      join(dir, 'net.d', '10-e2e.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: network,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge,
-            isGateway: true,
-            ipMasq: false,
-            ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: `${subnet}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }] },
-          },
-          { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-        ],
-      }),
-    );
+    writeBridgeNetwork(dir, { name: network, bridge, subnet, portmap: true });
     cluster = await startCluster({
       isolation: 'oci',
       extraArgs: ['--network_cni_config_dir', join(dir, 'net.d'), '--network_cni_plugins_dir', pluginDir!],

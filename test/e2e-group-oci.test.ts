@@ -8,13 +8,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorInfo, TaskInfo, TaskStatus } from '../src/api/index.js';
 import { parseResourceSpec } from '../src/cli/resources-spec.js';
 import { type Cluster, runCli, startCluster, stopCluster, tempDir, waitUntil } from './support/cluster.js';
+import { freeSubnet, writeBridgeNetwork } from './support/cni.js';
 import { TestFramework } from './support/framework.js';
 import { buildBusyboxImage, imageTestsUnavailable, pushImage, startRegistry, type LocalRegistry } from './support/registry.js';
 
@@ -76,26 +77,8 @@ describe.skipIf(skip !== undefined)('task groups in oci containers', () => {
     registry = await startRegistry();
     await pushImage(await buildBusyboxImage(join(dir, 'busybox')), registry.host, 'busybox:latest');
     image = `${registry.host}/busybox:latest`;
-    const routes = execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
-    do subnet = `10.89.${10 + Math.floor(Math.random() * 200)}`;
-    while (routes.includes(`${subnet}.`));
-    mkdirSync(join(dir, 'net.d'));
-    writeFileSync(
-      join(dir, 'net.d', '10-group.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: network,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge,
-            isGateway: true,
-            ipMasq: false,
-            ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: `${subnet}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }] },
-          },
-        ],
-      }),
-    );
+    subnet = freeSubnet();
+    writeBridgeNetwork(dir, { name: network, bridge, subnet });
     cluster = await startCluster({
       isolation: 'oci',
       extraArgs: ['--network_cni_config_dir', join(dir, 'net.d'), '--network_cni_plugins_dir', pluginDir!, '--docker_pull_timeout', '60secs'],

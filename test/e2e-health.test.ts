@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckStatusInfo, TaskInfo, TaskStatus } from '../src/api/index.js';
 import { type Cluster, startCluster, stopCluster, tempDir } from './support/cluster.js';
+import { freeSubnet, writeBridgeNetwork } from './support/cni.js';
 import { commandTask, TestFramework } from './support/framework.js';
 
 /** A TCP port free on this host right now. */
@@ -197,27 +198,8 @@ describe.skipIf(ociSkip !== undefined)('health checks of a task in its own names
   let fw: TestFramework;
 
   beforeAll(async () => {
-    const routes = execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
-    let subnet: string;
-    do subnet = `10.89.${10 + Math.floor(Math.random() * 200)}`;
-    while (routes.includes(`${subnet}.`));
-    mkdirSync(join(dir, 'net.d'));
-    writeFileSync(
-      join(dir, 'net.d', '10-health.conflist'),
-      JSON.stringify({
-        cniVersion: '1.0.0',
-        name: network,
-        plugins: [
-          {
-            type: 'bridge',
-            bridge,
-            isGateway: true,
-            ipMasq: false,
-            ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: `${subnet}.0/24` }]], routes: [{ dst: '0.0.0.0/0' }] },
-          },
-        ],
-      }),
-    );
+    const subnet = freeSubnet();
+    writeBridgeNetwork(dir, { name: network, bridge, subnet });
     cluster = await startCluster({
       isolation: 'oci',
       extraArgs: ['--network_cni_config_dir', join(dir, 'net.d'), '--network_cni_plugins_dir', pluginDir!],
